@@ -1,0 +1,1 @@
+"""Disentanglement metrics: plain functions (simulator, encode, protocol, seed) -> dict."""

@@ -1,0 +1,1 @@
+"""Parquet trial reports -> frontier, figures and an HTML page."""

@@ -1,0 +1,1 @@
+"""One trial: TrialConfig -> β-VAE training loop -> reported metrics and checkpoints."""

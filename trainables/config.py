@@ -1,0 +1,176 @@
+"""TrialConfig: the one description of a trial.
+
+The CLI (`sweep train`, the pass-through options of `sweep run`), the Tune search space
+and the Parquet columns are all derived from these fields and their metadata, so a new
+knob is added here once. Every field carries a `help` string; fields a sweep may search
+over carry `searchable=True`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+INPUT_SIZE = 64 * 64
+ARCHITECTURES = ("mlp", "conv")
+OBJECTIVES = ("beta", "capacity")
+OPTIMIZERS = ("adam", "adagrad")
+# The paper's dSprites model trains with Adagrad 1e-2; Burgess et al.'s conv model with Adam.
+DEFAULT_OPTIMIZER = {"mlp": ("adagrad", 1e-2), "conv": ("adam", 5e-4)}
+DEFAULT_BETA = 4.0
+
+
+class ConfigError(ValueError):
+    """A TrialConfig value is out of its domain; the message names the field."""
+
+
+def _field(default: Any, help: str, **meta: Any) -> Any:
+    return field(default=default, metadata={"help": help, **meta})
+
+
+def beta_to_norm(beta: float, latent_size: int) -> float:
+    """β_norm = β·M/N with N = 64·64 input pixels (the paper's Figure 6 axis)."""
+    return beta * latent_size / INPUT_SIZE
+
+
+def norm_to_beta(beta_norm: float, latent_size: int) -> float:
+    return beta_norm * INPUT_SIZE / latent_size
+
+
+@dataclass(frozen=True)
+class TrialConfig:
+    beta: float | None = _field(None, "β, the KL weight (β = 1 is the plain VAE).", searchable=True)
+    beta_norm: float | None = _field(
+        None, "Normalised β = β·M/4096; give β or β_norm, the other is derived.", searchable=True
+    )
+    latent_size: int = _field(10, "Latent size M.", searchable=True)
+    architecture: str = _field("conv", "mlp (the paper's dSprites model) or conv (Burgess et al.).")
+    objective: str = _field("beta", "beta: recon + β·KL; capacity: recon + γ·|KL − C|.")
+    gamma: float = _field(1000.0, "γ of the capacity objective.")
+    capacity_max: float = _field(25.0, "C_max (nats) of the capacity objective.")
+    capacity_steps: int = _field(100_000, "Steps over which C rises linearly from 0 to C_max.")
+    optimizer: str | None = _field(None, "adam or adagrad (default: by architecture).")
+    learning_rate: float | None = _field(None, "Learning rate (default: by architecture).")
+    batch_size: int = _field(64, "Images per training step.")
+    steps: int = _field(10_000, "Training steps.")
+    seed: int = _field(0, "Seed of initialisation, batches and the metric.")
+    report_every: int = _field(100, "Report losses every N steps.")
+    score_every: int = _field(1000, "Score disentanglement every N steps (0: only at the end).")
+    score_protocol: str = _field("fast", "Higgins protocol used while training (metrics.higgins).")
+    final_score_protocol: str = _field("paper", "Higgins protocol of the final report.")
+    checkpoint_every: int = _field(1000, "Write a checkpoint every N steps (and at the end).")
+    device: str = _field("auto", "cpu, cuda, cuda:N or auto (cuda when available).")
+    npz: str | None = _field(None, "Train on the real dSprites archive at this path.")
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__  # frozen: derived values are filled in once, here
+        _check_choice("architecture", self.architecture, ARCHITECTURES)
+        _check_choice("objective", self.objective, OBJECTIVES)
+        _check_int("latent_size", self.latent_size, 1)
+        if self.optimizer is None or self.learning_rate is None:
+            default_optimizer, default_lr = DEFAULT_OPTIMIZER[self.architecture]
+            if self.optimizer is None:
+                set_(self, "optimizer", default_optimizer)
+            if self.learning_rate is None:
+                set_(self, "learning_rate", default_lr)
+        _check_choice("optimizer", self.optimizer, OPTIMIZERS)
+        set_(self, "learning_rate", _positive("learning_rate", self.learning_rate))
+        beta, beta_norm = self.beta, self.beta_norm
+        if beta is None and beta_norm is None:
+            beta = DEFAULT_BETA
+        if beta is not None:
+            beta = _positive("beta", beta)
+            derived = beta_to_norm(beta, self.latent_size)
+            if beta_norm is not None and not math.isclose(
+                _positive("beta_norm", beta_norm), derived, rel_tol=1e-9
+            ):
+                raise ConfigError(
+                    f"beta={beta} and beta_norm={beta_norm} disagree for latent_size="
+                    f"{self.latent_size} (beta_norm would be {derived:.6g}); give only one"
+                )
+            beta_norm = derived
+        else:
+            beta_norm = _positive("beta_norm", beta_norm)
+            beta = norm_to_beta(beta_norm, self.latent_size)
+        set_(self, "beta", beta)
+        set_(self, "beta_norm", beta_norm)
+        for name in ("gamma", "capacity_max"):
+            set_(self, name, _positive(name, getattr(self, name), allow_zero=True))
+        _check_int("capacity_steps", self.capacity_steps, 1)
+        _check_int("batch_size", self.batch_size, 2)
+        _check_int("steps", self.steps, 1)
+        _check_int("seed", self.seed, 0)
+        _check_int("report_every", self.report_every, 1)
+        _check_int("score_every", self.score_every, 0)
+        _check_int("checkpoint_every", self.checkpoint_every, 1)
+        _check_device(self.device)
+
+    def replace(self, **changes: Any) -> TrialConfig:
+        """A copy with `changes`; changing β (or M) re-derives β_norm, and the reverse."""
+        values = self.to_dict()
+        if "beta" in changes and "beta_norm" not in changes:
+            values["beta_norm"] = None
+        elif "beta_norm" in changes and "beta" not in changes:
+            values["beta"] = None
+        elif "latent_size" in changes:
+            values["beta_norm"] = None  # keep β; β_norm follows M
+        values.update(changes)
+        return TrialConfig.from_dict(values)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> TrialConfig:
+        """Build from a mapping (a Tune config, a checkpoint), rejecting unknown keys."""
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - known)
+        if unknown:
+            raise ConfigError(f"unknown TrialConfig field(s): {', '.join(unknown)}")
+        return cls(**values)
+
+    @property
+    def resolved_device(self) -> str:
+        if self.device != "auto":
+            return self.device
+        import torch
+
+        return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def config_fields() -> tuple[dataclasses.Field, ...]:
+    """The fields with their metadata (help, searchable) for deriving CLIs and schemas."""
+    return dataclasses.fields(TrialConfig)
+
+
+def _check_choice(name: str, value: Any, choices: tuple[str, ...]) -> None:
+    if value not in choices:
+        raise ConfigError(f"{name} must be one of {', '.join(choices)}; got {value!r}")
+
+
+def _check_int(name: str, value: Any, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        raise ConfigError(f"{name} must be an integer ≥ {minimum}; got {value!r}")
+
+
+def _positive(name: str, value: Any, allow_zero: bool = False) -> float:
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        raise ConfigError(f"{name} must be a number; got {value!r}") from None
+    if not math.isfinite(number) or number < 0 or (number == 0 and not allow_zero):
+        bound = "≥ 0" if allow_zero else "> 0"
+        raise ConfigError(f"{name} must be a finite number {bound}; got {value!r}")
+    return number
+
+
+def _check_device(device: Any) -> None:
+    if not isinstance(device, str):
+        raise ConfigError(f"device must be a string; got {device!r}")
+    if device in ("auto", "cpu", "cuda"):
+        return
+    if device.startswith("cuda:") and device[5:].isdigit():
+        return
+    raise ConfigError(f"device must be auto, cpu, cuda or cuda:N; got {device!r}")
