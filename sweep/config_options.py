@@ -33,6 +33,7 @@ def _parameters(exclude: tuple[str, ...]) -> list[inspect.Parameter]:
         option = typer.Option(
             None,
             option_name(f.name),
+            *f.metadata.get("aliases", ()),
             help=f"{f.metadata['help']} (default: {default})",
             show_default=False,
             rich_help_panel="Trial options",

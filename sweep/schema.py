@@ -103,6 +103,11 @@ BASELINES_SCHEMA = pa.schema(
 )
 
 
+for _schema in (RESULTS_SCHEMA, TRIALS_SCHEMA, BASELINES_SCHEMA):
+    # A metric named like a TrialConfig field would make the files ambiguous to readers.
+    assert len(set(_schema.names)) == len(_schema.names), "duplicate column names"
+
+
 class SchemaError(ValueError):
     """A Parquet file is not one of ours, or of a schema version this code cannot read."""
 

@@ -3,7 +3,7 @@
 The CLI (`sweep train`, the pass-through options of `sweep run`), the Tune search space
 and the Parquet columns are all derived from these fields and their metadata, so a new
 knob is added here once. Every field carries a `help` string; fields a sweep may search
-over carry `searchable=True`.
+over carry `searchable=True`; `aliases` are extra CLI spellings.
 """
 
 from __future__ import annotations
@@ -45,7 +45,7 @@ class TrialConfig:
     beta_norm: float | None = _field(
         None, "Normalised β = β·M/4096; give β or β_norm, the other is derived.", searchable=True
     )
-    latent_size: int = _field(10, "Latent size M.", searchable=True)
+    latent_size: int = _field(10, "Latent size M.", searchable=True, aliases=("--latent",))
     architecture: str = _field("conv", "mlp (the paper's dSprites model) or conv (Burgess et al.).")
     objective: str = _field("beta", "beta: recon + β·KL; capacity: recon + γ·|KL − C|.")
     gamma: float = _field(1000.0, "γ of the capacity objective.")
@@ -58,7 +58,7 @@ class TrialConfig:
     seed: int = _field(0, "Seed of initialisation, batches and the metric.")
     report_every: int = _field(100, "Report losses every N steps.")
     score_every: int = _field(1000, "Score disentanglement every N steps (0: only at the end).")
-    score_protocol: str = _field("fast", "Higgins protocol used while training (metrics.higgins).")
+    loop_score_protocol: str = _field("fast", "Higgins protocol while training (metrics.higgins).")
     final_score_protocol: str = _field("paper", "Higgins protocol of the final report.")
     checkpoint_every: int = _field(1000, "Write a checkpoint every N steps (and at the end).")
     device: str = _field("auto", "cpu, cuda, cuda:N or auto (cuda when available).")
