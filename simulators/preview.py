@@ -28,7 +28,7 @@ def preview_figure(sim: FactorSpace, seed: int, samples: int = 32):
     import matplotlib.pyplot as plt
 
     generator = sim.generator(seed)
-    images = sim.render(sim.sample_factors(samples, generator))[:, 0].cpu()
+    images = sim.render(sim.sample_factors(samples, generator))[:, 0].cpu().numpy()
     base = sim.sample_factors(1, generator)
     columns = max(TRAVERSAL_STEPS, 8)
     sample_rows = -(-samples // columns)
@@ -45,7 +45,7 @@ def preview_figure(sim: FactorSpace, seed: int, samples: int = 32):
         classes = traversal_classes(sim, base, f, TRAVERSAL_STEPS)
         row = axes[sample_rows + f]
         for ax, image, value in zip(
-            row, sim.render(classes)[:, 0].cpu(), classes[:, f], strict=False
+            row, sim.render(classes)[:, 0].cpu().numpy(), classes[:, f], strict=False
         ):
             ax.imshow(image, cmap="gray", vmin=0, vmax=1)
             ax.set_xlabel(f"{int(value)}", fontsize=7)
