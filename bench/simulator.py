@@ -88,11 +88,17 @@ def main() -> None:
 
     rows = []
     for n, repeats in ((64, args.repeats), (4096, max(args.repeats // 50, 5))):
-        for name, make in (("procedural", procedural), ("materialized", from_packed), ("peer", peer)):
+        for name, make in (
+            ("procedural", procedural),
+            ("materialized", from_packed),
+            ("peer", peer),
+        ):
             seconds = per_call_seconds(make(n), repeats, device)
             rows.append((n, name, seconds))
 
-    print(f"machine: {platform.machine()}, {torch.get_num_threads()} torch threads, device {device}")
+    print(
+        f"machine: {platform.machine()}, {torch.get_num_threads()} torch threads, device {device}"
+    )
     if device.type == "cuda":
         print(f"gpu: {torch.cuda.get_device_name(device)}")
     print(f"torch {torch.__version__}\n")
