@@ -26,7 +26,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from simulators import DSprites, bits  # noqa: E402
+from simulators import DSprites, bits
 
 
 def per_call_seconds(fn: Callable[[], torch.Tensor], repeats: int, device: torch.device) -> float:
