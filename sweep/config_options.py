@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import inspect
+import typing
 from collections.abc import Callable
 from typing import Any
 
@@ -51,7 +52,14 @@ def trial_options(exclude: tuple[str, ...] = ()) -> Callable[[Callable], Callabl
 
     def decorate(command: Callable) -> Callable:
         signature = inspect.signature(command)
-        own = [p for p in signature.parameters.values() if p.name != "trial"]
+        # Resolve the command's own annotations where they were written: under postponed
+        # annotations they are strings that typer would otherwise look up in this module.
+        hints = typing.get_type_hints(command)
+        own = [
+            p.replace(annotation=hints.get(p.name, p.annotation))
+            for p in signature.parameters.values()
+            if p.name != "trial"
+        ]
         added = _parameters(exclude)
         names = [p.name for p in added]
 
@@ -62,6 +70,7 @@ def trial_options(exclude: tuple[str, ...] = ()) -> Callable[[Callable], Callabl
             return command(*args, trial=trial, **kwargs)
 
         wrapper.__signature__ = signature.replace(parameters=own + added)
+        wrapper.__annotations__ = {p.name: p.annotation for p in own + added}
         del wrapper.__wrapped__  # typer must see the new signature, not the original
         return wrapper
 

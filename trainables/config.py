@@ -106,6 +106,8 @@ class TrialConfig:
         _check_int("score_every", self.score_every, 0)
         _check_int("checkpoint_every", self.checkpoint_every, 1)
         _check_device(self.device)
+        _check_protocol("loop_score_protocol", self.loop_score_protocol)
+        _check_protocol("final_score_protocol", self.final_score_protocol)
 
     def replace(self, **changes: Any) -> TrialConfig:
         """A copy with `changes`; changing β (or M) re-derives β_norm, and the reverse."""
@@ -164,6 +166,15 @@ def _positive(name: str, value: Any, allow_zero: bool = False) -> float:
         bound = "≥ 0" if allow_zero else "> 0"
         raise ConfigError(f"{name} must be a finite number {bound}; got {value!r}")
     return number
+
+
+def _check_protocol(name: str, value: Any) -> None:
+    # Imported on first use, not with this module: sweep.schema imports this module for its
+    # field list and must stay quick to import (the metric pulls in torch).
+    from metrics.higgins import PROTOCOLS
+
+    if value not in PROTOCOLS:
+        raise ConfigError(f"{name} must be one of {', '.join(PROTOCOLS)}; got {value!r}")
 
 
 def _check_device(device: Any) -> None:

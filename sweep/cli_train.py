@@ -1,0 +1,141 @@
+"""`sweep train`: run one trial directly (no Ray), with a progress bar.
+
+Writes DIR/results.parquet (RESULTS_SCHEMA, rewritten atomically at every report, so a
+crash leaves the reports so far) and DIR/checkpoint (the final checkpoint); the newest
+intermediate checkpoint lives in DIR/checkpoints/ while the trial runs, for --resume.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import shutil
+import socket
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from sweep.config_options import trial_options
+from sweep.errors import fail
+
+SWEEP_NAME = "train"
+
+
+@trial_options()
+def train_command(
+    out: Path | None = typer.Option(
+        None,
+        "--out",
+        help="Directory for results.parquet and the checkpoint (default: ./out/train-ID).",
+    ),
+    resume: Path | None = typer.Option(
+        None, "--resume", help="Continue the run of this checkpoint directory."
+    ),
+    *,
+    trial: dict,
+) -> None:
+    """Train one β-VAE trial and write its reports (Parquet) and final checkpoint."""
+    from trainables.checkpoint import CheckpointError, resume_point
+    from trainables.config import ConfigError, TrialConfig
+    from trainables.loop import device_of
+    from trainables.speed import Speed
+
+    # Everything the user gave is checked before anything is written (train() checks the
+    # same again; a checkpoint is read twice, which is cheap next to training).
+    try:
+        config = TrialConfig.from_dict(trial)
+        device = device_of(config)
+        Speed.auto(device, config.architecture)  # a bad BETASWEEP_SPEED fails here, not later
+        if resume is not None:
+            resume_point(resume, config, device)
+    except (ConfigError, CheckpointError, ValueError) as error:
+        fail(str(error))
+    trial_id = uuid.uuid4().hex[:8]
+    out = out if out is not None else Path("out") / f"train-{trial_id}"
+    _check_out_dir(out)
+    _run(config, str(device), out, trial_id, resume)
+
+
+def _check_out_dir(out: Path) -> None:
+    if out.exists() and not out.is_dir():
+        fail(f"--out {out} is a file, not a directory")
+    if out.is_dir() and any(out.iterdir()):
+        fail(f"--out {out} is not empty; give a new directory")
+    parent = out.parent if str(out.parent) else Path(".")
+    existing = next((p for p in (parent, *parent.parents) if p.exists()), Path("."))
+    if not existing.is_dir() or not os.access(existing, os.W_OK):
+        fail(f"--out {out}: {existing} is not a writable directory")
+
+
+def _run(config: Any, device: str, out: Path, trial_id: str, resume: Path | None) -> None:
+    from rich.progress import (
+        BarColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    from sweep.parquet import rows_to_table, write_table
+    from sweep.schema import RESULTS_SCHEMA
+    from trainables.loop import train
+
+    out.mkdir(parents=True, exist_ok=True)
+    rows: list[dict[str, Any]] = []
+    node = socket.gethostname()
+    started = time.perf_counter()
+    progress = Progress(
+        TextColumn("[bold]train[/] β={task.fields[beta]} M={task.fields[latent]}"),
+        BarColumn(),
+        TextColumn("{task.completed:,.0f}/{task.total:,.0f}"),
+        TextColumn("{task.fields[status]}"),
+        TimeElapsedColumn(),
+        TimeRemainingColumn(),
+    )
+
+    def report(metrics: dict[str, Any], checkpoint: Path | None) -> None:
+        row = {k: v for k, v in metrics.items() if k != "message"}
+        row.update(config.to_dict(), sweep=SWEEP_NAME, trial_id=trial_id, node=node)
+        row["wall_time"] = time.perf_counter() - started
+        row["timestamp"] = dt.datetime.now(dt.UTC)
+        rows.append(row)
+        write_table(rows_to_table(rows, RESULTS_SCHEMA), out / "results.parquet")
+        progress.update(task, completed=metrics["step"], status=_status(metrics))
+
+    with progress:
+        task = progress.add_task(
+            "train",
+            total=config.steps,
+            completed=0,
+            beta=f"{config.beta:g}",
+            latent=config.latent_size,
+            status=f"on {device}",
+        )
+        result = train(
+            config, report=report, checkpoint_dir=out / "checkpoints", resume_from=resume
+        )
+    final = None
+    if result.checkpoint is not None:
+        final = out / "checkpoint"
+        os.replace(result.checkpoint, final)
+        shutil.rmtree(out / "checkpoints", ignore_errors=True)
+    typer.echo(f"results: {out / 'results.parquet'}" + (f"; checkpoint: {final}" if final else ""))
+    if result.status == "diverged":
+        typer.echo(f"sweep: {result.message}", err=True)
+        raise typer.Exit(1)
+    m = result.metrics or {}
+    typer.echo(
+        f"completed {result.steps_done:,} steps in {result.elapsed_s:.1f} s: recon={m['recon']:.2f} "
+        f"kl={m['kl']:.2f} score={m['score']:.4f} ({m['score_protocol']})"
+    )
+
+
+def _status(metrics: dict[str, Any]) -> str:
+    parts = [f"loss {metrics['loss']:.1f}" if metrics["loss"] is not None else "loss nan"]
+    if metrics.get("score") is not None:
+        parts.append(f"score {metrics['score']:.3f}")
+    parts.append(f"{metrics['images_per_s']:,.0f} img/s")
+    return "  ".join(parts)
