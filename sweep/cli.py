@@ -10,7 +10,11 @@ import typer
 # typer ≥ 0.29 vendors click: its parse errors are no longer click's own classes.
 from typer._click.exceptions import ClickException, NoArgsIsHelpError
 
+from sweep.cli_baselines import baselines
+from sweep.cli_report import report
 from sweep.cli_simulator import simulator_app
+from sweep.cli_sweep import ls_command, resume_command, run_command, status_command
+from sweep.cli_train import train_command
 from sweep.errors import UserError
 
 app = typer.Typer(
@@ -21,6 +25,13 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(simulator_app, name="simulator")
+app.command("train")(train_command)
+app.command("baselines")(baselines)
+app.command("report")(report)
+app.command("run")(run_command)
+app.command("resume")(resume_command)
+app.command("status")(status_command)
+app.command("ls")(ls_command)
 
 
 def main(argv: list[str] | None = None) -> int:

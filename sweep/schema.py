@@ -60,6 +60,8 @@ RESULTS_SCHEMA = pa.schema(
         pa.field("node", pa.string()),  # host that ran the trial
         pa.field("wall_time", pa.float64()),  # seconds since the trial (first) started
         pa.field("timestamp", pa.timestamp("us", tz="UTC")),
+        pa.field("node_id", pa.string()),  # Ray node id: hosts can share a name
+        pa.field("restored_from_step", pa.int64()),  # checkpoint step this run resumed from
     ],
     metadata={KIND_KEY: b"results", VERSION_KEY: SCHEMA_VERSION.encode()},
 )
@@ -84,6 +86,9 @@ TRIALS_SCHEMA = pa.schema(
         pa.field("message", pa.string()),  # why it diverged or failed
         pa.field("node", pa.string()),
         pa.field("updated_at", pa.timestamp("us", tz="UTC")),
+        # failures the trial survived by restarting from its latest checkpoint (a lost
+        # node, a killed worker)
+        pa.field("failures", pa.int64()),
     ],
     metadata={KIND_KEY: b"trials", VERSION_KEY: SCHEMA_VERSION.encode()},
 )

@@ -1,0 +1,252 @@
+"""SweepSpec: the one description of a sweep.
+
+`sweep run` parses its options into a SweepSpec and validates all of it here, before Ray
+starts; the Tune search space (sweep.tune_space), the trials' TrialConfigs and the
+sweep.json saved beside the Parquet files all derive from it. Pure Python: no Ray.
+
+Step bookkeeping, chosen so ASHA always compares fresh numbers: ASHA's rungs sit at
+grace·rf^k steps (rf an integer), so when a trial scores and checkpoints every
+`grace_steps` (the default) every rung falls on a step that was scored and checkpointed,
+and a pruned trial stops exactly where its last checkpoint is.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import re
+from dataclasses import dataclass, field
+from typing import Any
+
+from sweep.domains import Domain, parse_domain
+from sweep.errors import fail
+from trainables.config import ConfigError, TrialConfig
+
+METRICS = {"score": "max", "recon": "min", "elbo": "max"}  # what ASHA (and Optuna) optimise
+# The key reported to Tune for each metric (sweep.tune_trainable.tune_payload). The score
+# is measured only every score_every steps, so Tune gets the latest measured one carried
+# forward (NaN before the first); the Parquet files keep the true per-step `score`, null
+# where it was not measured. The keys are always floats, NaN where a value is unknown.
+TUNE_METRIC_KEYS = {"score": "latest_score", "recon": "latest_recon", "elbo": "latest_elbo"}
+SEARCHES = ("optuna", "random", "grid")
+# The sweep sets these TrialConfig fields itself; they are not trial pass-through options.
+SWEEP_OWNED_FIELDS = ("beta", "beta_norm", "latent_size", "steps", "seed", "device")
+DEFAULT_BETA = "1..250"  # the paper's Figure 6 spans β from 1 to a few hundred
+NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+# On CPU the "fast" protocol takes minutes per score; "tiny" keeps a laptop sweep at minutes.
+CPU_SCORE_PROTOCOL = "tiny"
+
+
+@dataclass(frozen=True)
+class SweepSpec:
+    name: str
+    storage: str  # absolute local path or a s3:// / gs:// URI (sweep.storage)
+    beta: Domain | None  # exactly one of beta, beta_norm
+    beta_norm: Domain | None
+    latent: Domain
+    samples: int  # trials (random, optuna) or seeds per grid point (grid)
+    max_steps: int
+    grace_steps: int
+    reduction_factor: int
+    metric: str
+    search: str
+    concurrency: int
+    cpus_per_trial: float
+    gpus_per_trial: float | None  # None: decided once connected (sweep.tune_run)
+    address: str | None  # None: an embedded local Ray
+    seed: int
+    max_failures: int
+    # The TrialConfig values the user gave (pass-through options); see trial_options().
+    trial: dict[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        _validate(self)
+
+    @property
+    def mode(self) -> str:
+        return METRICS[self.metric]
+
+    @property
+    def tune_metric(self) -> str:
+        return TUNE_METRIC_KEYS[self.metric]
+
+    @property
+    def searched(self) -> str:
+        """The TrialConfig field β is searched in: "beta" or "beta_norm"."""
+        return "beta" if self.beta is not None else "beta_norm"
+
+    @property
+    def beta_domain(self) -> Domain:
+        domain = self.beta if self.beta is not None else self.beta_norm
+        assert domain is not None
+        return domain
+
+    @property
+    def seeds(self) -> tuple[int, ...]:
+        """Trial seeds: a grid repeats each point with `samples` seeds; random and Optuna
+        trials all share --seed, so trials differ only in what is searched."""
+        if self.search == "grid":
+            return tuple(range(self.seed, self.seed + self.samples))
+        return (self.seed,)
+
+    @property
+    def num_trials(self) -> int:
+        if self.search != "grid":
+            return self.samples
+        return len(self.beta_domain.choices) * len(self.latent.choices) * self.samples
+
+    def trial_options(self) -> dict[str, Any]:
+        """The user's trial options plus the step intervals and score protocols the sweep
+        chooses for those left out (module docstring). The protocols default to "tiny"
+        when trials run on CPU (a "fast" score there takes minutes)."""
+        trial = dict(self.trial)
+        trial.setdefault("report_every", default_report_every(self.grace_steps))
+        trial.setdefault("score_every", self.grace_steps)
+        trial.setdefault("checkpoint_every", trial["score_every"] or self.grace_steps)
+        if self.gpus_per_trial == 0:
+            trial.setdefault("loop_score_protocol", CPU_SCORE_PROTOCOL)
+            trial.setdefault("final_score_protocol", CPU_SCORE_PROTOCOL)
+        return trial
+
+    def base_config(self) -> TrialConfig:
+        """The TrialConfig every trial shares, before β and the latent size are drawn."""
+        first_beta = self.beta_domain.values[0]
+        values = {
+            **self.trial_options(),
+            self.searched: first_beta,
+            "latent_size": self.latent.values[0],
+            "steps": self.max_steps,
+            "seed": self.seed,
+            "device": "auto",  # Ray assigns the GPU (or none); the trial uses what it sees
+        }
+        return TrialConfig.from_dict(values)
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-ready; domains as the text the user typed (from_dict parses them back)."""
+        values = dataclasses.asdict(self)
+        for name in ("beta", "beta_norm", "latent"):
+            domain = getattr(self, name)
+            values[name] = None if domain is None else str(domain)
+        return values
+
+    @classmethod
+    def from_dict(cls, values: dict[str, Any]) -> SweepSpec:
+        values = dict(values)
+        for name, option, integer in (
+            ("beta", "--beta", False),
+            ("beta_norm", "--beta-norm", False),
+            ("latent", "--latent", True),
+        ):
+            if values.get(name) is not None:
+                values[name] = parse_domain(values[name], option, integer, *_BOUNDS[integer])
+        known = {f.name for f in dataclasses.fields(cls)}
+        return cls(**{k: v for k, v in values.items() if k in known})
+
+
+_BOUNDS = {False: (0.0, True), True: (1, False)}  # β > 0; latent sizes ≥ 1
+
+
+def parse_beta(text: str | None, option: str) -> Domain | None:
+    return None if text is None else parse_domain(text, option, False, *_BOUNDS[False])
+
+
+def parse_latent(text: str) -> Domain:
+    return parse_domain(text, "--latent", True, *_BOUNDS[True])
+
+
+def default_report_every(grace_steps: int) -> int:
+    """The largest divisor of the grace period up to 100 (TrialConfig's default interval),
+    so ASHA's rungs are report steps."""
+    return max(d for d in range(1, min(100, grace_steps) + 1) if grace_steps % d == 0)
+
+
+def _validate(spec: SweepSpec) -> None:
+    if not NAME_PATTERN.match(spec.name):
+        fail(
+            f"--name {spec.name!r}: use letters, digits, '.', '_' and '-' (at most 100, "
+            "not starting with '.', '_' or '-')"
+        )
+    if spec.beta is not None and spec.beta_norm is not None:
+        fail("give --beta or --beta-norm, not both")
+    if spec.beta is None and spec.beta_norm is None:
+        fail("give --beta or --beta-norm")
+    _at_least("--samples", spec.samples, 1)
+    _at_least("--max-steps", spec.max_steps, 1)
+    _at_least("--grace-steps", spec.grace_steps, 1)
+    if spec.grace_steps > spec.max_steps:
+        fail(
+            f"--grace-steps {spec.grace_steps} is more than --max-steps {spec.max_steps}: "
+            "ASHA could never stop a trial"
+        )
+    _at_least("--reduction-factor", spec.reduction_factor, 2)
+    if spec.metric not in METRICS:
+        fail(f"--metric {spec.metric!r}: expected one of {', '.join(METRICS)}")
+    if spec.search not in SEARCHES:
+        fail(f"--search {spec.search!r}: expected one of {', '.join(SEARCHES)}")
+    _at_least("--concurrency", spec.concurrency, 1)
+    _at_least("--seed", spec.seed, 0)
+    _at_least("--max-failures", spec.max_failures, 0)
+    _check_resources(spec.cpus_per_trial, spec.gpus_per_trial)
+    check_address(spec.address)
+    if spec.search == "grid":
+        for option, domain in (("--beta", spec.beta), ("--beta-norm", spec.beta_norm)):
+            if domain is not None and domain.is_range:
+                fail(f"--search grid needs lists: {option} {domain} is a range (try 1,4,16,64)")
+        if spec.latent.is_range:
+            fail(f"--search grid needs lists: --latent {spec.latent} is a range (try 4,8,16)")
+    _check_trial(spec)
+
+
+def _at_least(option: str, value: Any, minimum: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
+        fail(f"{option} must be an integer ≥ {minimum}; got {value!r}")
+
+
+def _check_resources(cpus: float, gpus: float | None) -> None:
+    for option, value in (("--cpus-per-trial", cpus), ("--gpus-per-trial", gpus)):
+        if value is None and option == "--gpus-per-trial":
+            continue
+        if not isinstance(value, int | float) or not math.isfinite(value) or value < 0:
+            fail(f"{option} must be a number ≥ 0; got {value!r}")
+    if cpus <= 0:
+        fail(f"--cpus-per-trial must be > 0; got {cpus:g}")
+    if gpus is not None and gpus > 1 and gpus != int(gpus):
+        fail(f"--gpus-per-trial {gpus:g}: above 1 a trial takes whole GPUs (Ray's rule)")
+
+
+def check_address(address: str | None) -> None:
+    if address is None or address == "auto":
+        return
+    host, _, port = address.removeprefix("ray://").rpartition(":")
+    if not host or not port.isdigit():
+        fail(f"--address {address}: expected auto, host:port or ray://host:port")
+
+
+def _check_trial(spec: SweepSpec) -> None:
+    owned = sorted(set(spec.trial) & set(SWEEP_OWNED_FIELDS))
+    if owned:
+        fail(f"the sweep sets {', '.join(owned)} itself; use its own options instead")
+    try:
+        base = spec.base_config()
+        # Every value the search can produce must make a valid trial: check the extremes.
+        for beta in spec.beta_domain.values:
+            for latent in spec.latent.values:
+                base.replace(**{spec.searched: beta, "latent_size": latent})
+    except ConfigError as error:
+        fail(_option_message(str(error)))
+    if spec.metric == "score":
+        if base.score_every == 0:
+            fail("--metric score needs --score-every > 0: ASHA prunes on in-training scores")
+        if spec.grace_steps % base.score_every:
+            fail(
+                f"--grace-steps {spec.grace_steps} is not a multiple of --score-every "
+                f"{base.score_every}: ASHA's rungs would compare stale scores"
+            )
+
+
+def _option_message(message: str) -> str:
+    """A TrialConfig message ("batch_size must be ...") in terms of the CLI option."""
+    name = message.split(" ", 1)[0]
+    if name in {f.name for f in dataclasses.fields(TrialConfig)}:
+        return f"--{name.replace('_', '-')}: {message}"
+    return message

@@ -1,0 +1,233 @@
+"""Running a sweep on Ray Tune: connect, check the cluster, start or resume, summarise.
+
+The only module that starts Ray. Everything a user typed was validated before any
+function here is called (sweep.cli_sweep); what can only be checked once connected
+(is there a GPU for --gpus-per-trial, can any node hold one trial) is checked right after
+ray.init, before a file is written, and ends the command the same way (exit code 2).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import logging
+import os
+import socket
+import sys
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from typing import Any
+
+from sweep import storage
+from sweep.errors import fail
+from sweep.spec import SweepSpec
+from sweep.summary import SweepSummary, read_summary
+
+# Trials per GPU by default: 2 (0.5 GPU each). A conservative choice until bench/packing.py
+# has measured aggregate images/s on a GPU (docs/bench-sweep.md); override per sweep.
+DEFAULT_GPUS_PER_TRIAL = 0.5
+SPEC_VERSION = 1
+
+
+@contextmanager
+def ray_session(address: str | None) -> Iterator[None]:
+    """Connected to Ray for the block: an embedded local Ray when `address` is None, else
+    the cluster at `address` ("auto", "host:port" or "ray://host:10001"). Shuts down only
+    what it started; a caller already connected (a test, a notebook) keeps its session."""
+    import ray
+
+    if ray.is_initialized():
+        yield
+        return
+    if address is not None:
+        _check_reachable(address)
+    try:
+        if address is None:
+            ray.init(include_dashboard=False)
+        else:
+            ray.init(address=address)
+    except (ConnectionError, RuntimeError, ValueError) as error:
+        ray.shutdown()
+        reason = str(error).strip().splitlines()[0] if str(error).strip() else type(error).__name__
+        target = "start an embedded local Ray" if address is None else f"connect to {address}"
+        fail(f"cannot {target}: {reason}")
+    try:
+        yield
+    finally:
+        ray.shutdown()
+
+
+def _check_reachable(address: str) -> None:
+    """Fail fast on an address nothing listens at: Ray itself retries for minutes."""
+    if address == "auto":
+        return  # Ray reads the local cluster's address file and fails at once without one
+    host, _, port = address.removeprefix("ray://").rpartition(":")  # checked by SweepSpec
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except OSError as error:
+        fail(f"--address {address}: no Ray cluster reachable there ({error.strerror or error})")
+
+
+def _node_resources() -> list[dict[str, float]]:
+    """Resources of the live nodes and of every node type the autoscaler may add."""
+    import ray
+
+    nodes = [dict(n["Resources"]) for n in ray.nodes() if n.get("Alive")]
+    try:  # the autoscaler's node types (a `ray up` cluster); absent on a local Ray
+        from ray._private.state import state
+
+        config = state.get_cluster_config()
+        groups = config.node_group_configs if config is not None else []
+        nodes += [dict(g.resources) for g in groups if g.max_count != 0]
+    except Exception:  # a private API: without it, judge by the live nodes alone
+        pass
+    return nodes
+
+
+def resolve_resources(spec: SweepSpec) -> SweepSpec:
+    """`spec` with --gpus-per-trial decided, after checking one trial fits on some node."""
+    nodes = _node_resources()
+    has_gpu = any(n.get("GPU", 0) > 0 for n in nodes)
+    gpus = spec.gpus_per_trial
+    if gpus is None:
+        gpus = DEFAULT_GPUS_PER_TRIAL if has_gpu else 0.0
+    elif gpus > 0 and not has_gpu:
+        fail(
+            f"--gpus-per-trial {gpus:g}: the Ray cluster has no GPU (nor a node type that "
+            "adds one); use --gpus-per-trial 0 to train on CPUs"
+        )
+    cpus = spec.cpus_per_trial
+    if not any(n.get("CPU", 0) >= cpus and n.get("GPU", 0) >= gpus for n in nodes):
+        largest = max(nodes, key=lambda n: (n.get("GPU", 0), n.get("CPU", 0)), default={})
+        fail(
+            f"no node of the Ray cluster can hold one trial of --cpus-per-trial {cpus:g} "
+            f"--gpus-per-trial {gpus:g} (the largest has {largest.get('CPU', 0):g} CPUs, "
+            f"{largest.get('GPU', 0):g} GPUs)"
+        )
+    return dataclasses.replace(spec, gpus_per_trial=float(gpus))
+
+
+def _trial_dirname(trial: Any) -> str:
+    return trial.trial_id  # short: Ray's socket and checkpoint paths have length limits
+
+
+def _trainable(spec: SweepSpec) -> Any:
+    from ray import tune
+
+    from sweep.tune_trainable import run_trial
+
+    # Always both: a GPU-only request would reserve no CPU for the trial's data pipeline.
+    resources = {"cpu": spec.cpus_per_trial, "gpu": spec.gpus_per_trial}
+    return tune.with_resources(run_trial, resources)
+
+
+def _new_tuner(spec: SweepSpec, sweep_dir: str) -> Any:
+    from ray import tune
+
+    from sweep import tune_space
+    from sweep.tune_callback import ParquetCallback
+
+    return tune.Tuner(
+        _trainable(spec),
+        param_space=tune_space.param_space(spec),
+        tune_config=tune.TuneConfig(
+            metric=spec.tune_metric,
+            mode=spec.mode,
+            search_alg=tune_space.search_algorithm(spec),
+            scheduler=tune_space.scheduler(spec),
+            num_samples=tune_space.num_samples(spec),
+            trial_dirname_creator=_trial_dirname,
+        ),
+        run_config=tune.RunConfig(
+            name=storage.TUNE_DIR,
+            storage_path=sweep_dir,
+            callbacks=[ParquetCallback(sweep_dir, spec.name)],
+            failure_config=tune.FailureConfig(max_failures=spec.max_failures),
+            # Every checkpoint is kept: Tune deletes surplus ones at once, and a driver
+            # killed before its next state save would resume from a deleted one.
+            checkpoint_config=tune.CheckpointConfig(num_to_keep=None),
+            verbose=0,  # ParquetCallback prints one line per trial start and end instead
+        ),
+    )
+
+
+def _quiet_tune() -> None:
+    # The Parquet files are the record: Tune's own per-trial CSV/JSON/TensorBoard logs
+    # would only duplicate them (and ResultGrid's warning that they are absent is noise).
+    os.environ.setdefault("TUNE_DISABLE_AUTO_CALLBACK_LOGGERS", "1")
+    logging.getLogger("ray.tune.analysis.experiment_analysis").setLevel(logging.ERROR)
+    # A trial restored from a checkpoint counts Tune's iterations from 1 again; Optuna then
+    # ignores those intermediate values (the final one still counts) and says so each time.
+    warnings.filterwarnings("ignore", message="The reported value is ignored because this")
+
+
+def write_spec(spec: SweepSpec, sweep_dir: str) -> None:
+    storage.write_json(
+        storage.join(sweep_dir, storage.SPEC_FILE),
+        {
+            "version": SPEC_VERSION,
+            "created_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "spec": spec.to_dict(),
+        },
+    )
+
+
+def read_spec(sweep_dir: str, name: str) -> SweepSpec:
+    location = storage.join(sweep_dir, storage.SPEC_FILE)
+    if not storage.is_file(location):
+        fail(f"no sweep named {name!r} under {sweep_dir.rsplit('/', 1)[0]} (no {location})")
+    try:
+        saved = storage.read_json(location)
+        return SweepSpec.from_dict(saved["spec"])
+    except (ValueError, KeyError, TypeError) as error:
+        fail(f"{location}: not a readable sweep description ({error})")
+    raise AssertionError("unreachable")
+
+
+def start(spec: SweepSpec) -> SweepSummary:
+    """Run a new sweep to its end (the caller checked that its name is free)."""
+    sweep_dir = storage.join(spec.storage, spec.name)
+    with ray_session(spec.address):
+        spec = resolve_resources(spec)
+        _announce(spec)
+        write_spec(spec, sweep_dir)
+        _quiet_tune()
+        _new_tuner(spec, sweep_dir).fit()
+    return read_summary(sweep_dir, spec.name)
+
+
+def resume(spec: SweepSpec, address: str | None) -> SweepSummary:
+    """Continue an interrupted sweep: finished trials stay, unfinished and failed ones
+    continue from their latest checkpoints, the search goes on to its planned trials."""
+    from ray import tune
+
+    sweep_dir = storage.join(spec.storage, spec.name)
+    tune_dir = storage.join(sweep_dir, storage.TUNE_DIR)
+    with ray_session(address):
+        resolve_resources(spec)  # the same resources must still fit (spec's are resolved)
+        _quiet_tune()
+        if tune.Tuner.can_restore(tune_dir):
+            print(f"sweep {spec.name}: resuming from {tune_dir}", file=sys.stderr)
+            tuner = tune.Tuner.restore(
+                tune_dir, trainable=_trainable(spec), resume_unfinished=True, resume_errored=True
+            )
+        else:  # killed before Tune saved anything: start it again, from nothing lost
+            print(f"sweep {spec.name}: no Tune state yet, starting it", file=sys.stderr)
+            tuner = _new_tuner(spec, sweep_dir)
+        tuner.fit()
+    return read_summary(sweep_dir, spec.name)
+
+
+def _announce(spec: SweepSpec) -> None:
+    config = spec.base_config()
+    print(
+        f"sweep {spec.name}: {spec.num_trials} trials ({spec.search}), "
+        f"{spec.searched} {spec.beta_domain}, latent {spec.latent}, ≤{spec.max_steps} steps; "
+        f"ASHA on {spec.metric} ({spec.mode}) from step {spec.grace_steps}, "
+        f"reduction {spec.reduction_factor}; {spec.cpus_per_trial:g} CPU + "
+        f"{spec.gpus_per_trial:g} GPU per trial, ≤{spec.concurrency} at once; scores "
+        f"{config.loop_score_protocol}/{config.final_score_protocol} every "
+        f"{config.score_every} steps",
+        file=sys.stderr,
+    )

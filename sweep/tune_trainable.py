@@ -1,0 +1,93 @@
+"""The Ray Tune function trainable: trainables.train with its reports going to tune.report.
+
+Imported only by workers Ray starts and by sweep.tune_run, never at `import sweep`.
+
+Each report goes to Tune with the checkpoint written at that step, if any; a retried trial
+(its node was lost) or a resumed sweep continues from tune.get_checkpoint() with the same
+step numbering, so FailureConfig(max_failures) costs only the steps since the last
+checkpoint. Beside the trainer's own files each checkpoint carries STATE_FILE: what the
+sweep needs to continue its bookkeeping (first start time, the latest score ASHA sees).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import math
+import shutil
+import socket
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from sweep.writer import trial_config
+
+STATE_FILE = "betasweep_sweep_state.json"
+
+
+def tune_payload(metrics: dict[str, Any], state: dict[str, Any], now: float) -> dict[str, Any]:
+    """What one report sends to Tune: the trainer's metrics unchanged (the Parquet row is
+    made from them), plus the sweep's bookkeeping, plus the keys ASHA and Optuna read
+    (sweep.spec.TUNE_METRIC_KEYS), always floats: NaN where a value is unknown (before
+    the first score, or a diverged report's non-finite losses, which the trainer gives as
+    None), since Tune's schedulers cannot compare None."""
+    if metrics.get("score") is not None:
+        state["latest_score"] = metrics["score"]
+
+    def number(value: Any) -> float:
+        return math.nan if value is None else float(value)
+
+    return {
+        **metrics,
+        "latest_score": number(state["latest_score"]),
+        "latest_recon": number(metrics.get("recon")),
+        "latest_elbo": number(metrics.get("elbo")),
+        "node": state["node"],
+        "node_id": state["node_id"],
+        "wall_time": now - state["first_started"],
+        "reported_at": now,
+        "restored_from_step": state["restored_from_step"],
+    }
+
+
+def run_trial(config: dict[str, Any]) -> None:
+    """Train the trial of `config` (a TrialConfig as a dict), reporting to Ray Tune."""
+    import ray
+    from ray import tune
+
+    from trainables import train
+
+    logging.getLogger("ray.train").setLevel(logging.WARNING)  # one INFO line per checkpoint
+    trial = trial_config(config)
+    state: dict[str, Any] = {
+        "node": socket.gethostname(),
+        "node_id": ray.get_runtime_context().get_node_id(),
+        "first_started": time.time(),
+        "latest_score": None,  # the latest measured score, carried between scoring steps
+        "restored_from_step": None,
+    }
+    with tempfile.TemporaryDirectory(prefix="betasweep-trial-") as scratch_dir:
+        scratch = Path(scratch_dir)
+        resume_from = None
+        checkpoint = tune.get_checkpoint()
+        if checkpoint is not None:
+            resume_from = Path(checkpoint.to_directory(str(scratch / "restore")))
+            saved = json.loads((resume_from / STATE_FILE).read_text())
+            state.update(
+                first_started=saved["first_started"],
+                latest_score=saved["latest_score"],
+                restored_from_step=saved["step"],
+            )
+
+        def report(metrics: dict[str, Any], fresh: Path | None) -> None:
+            payload = tune_payload(metrics, state, time.time())
+            if fresh is None:
+                tune.report(payload)
+                return
+            saved = {k: state[k] for k in ("first_started", "latest_score")}
+            (fresh / STATE_FILE).write_text(json.dumps({**saved, "step": metrics["step"]}))
+            tune.report(payload, checkpoint=tune.Checkpoint.from_directory(str(fresh)))
+            shutil.rmtree(fresh, ignore_errors=True)  # Tune has copied it to the storage
+
+        train(trial, report=report, checkpoint_dir=scratch / "checkpoints", resume_from=resume_from)
