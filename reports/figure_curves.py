@@ -1,0 +1,125 @@
+"""Learning curves: score and reconstruction against training steps for every trial.
+
+Colour is β as on the frontier; trials ASHA stopped are dashed, and the rungs at which it
+stopped them are vertical dotted lines, so a reader sees what each trial had to beat there.
+Final-protocol scores are stars at the end of a curve; the line joins in-loop scores.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
+
+from reports.rungs import Rungs
+from reports.selection import protocol_lines
+from reports.style import (
+    LITERAL,
+    RECON_LABEL,
+    SCORE_LABEL,
+    beta_colorbar,
+    beta_colors,
+    new_figure,
+    plural,
+    wrap,
+)
+from reports.sweepdata import Trial
+
+SIZE = (12.0, 10.0)
+RUNG_COLOR = "0.45"
+DIVERGED_COLOR = "red"
+
+
+def curves_figure(name: str, trials: list[Trial], rungs: Rungs) -> Figure:
+    figure = new_figure(*SIZE)
+    grid = figure.add_gridspec(3, 1, height_ratios=(4, 4, 1))
+    score_ax = figure.add_subplot(grid[0])
+    recon_ax = figure.add_subplot(grid[1], sharex=score_ax)
+    notes = figure.add_subplot(grid[2])
+    notes.axis("off")
+    norm, cmap = beta_colors(t.beta for t in trials)
+    alpha = 0.9 if len(trials) <= 12 else 0.55
+    for trial in trials:
+        color = cmap(norm(trial.beta))
+        style = "--" if trial.stopped_early else "-"
+        curve = trial.curve
+        loop = ~curve.score_final
+        score_ax.plot(
+            curve.score_step[loop],
+            100 * curve.score[loop],
+            style,
+            color=color,
+            alpha=alpha,
+            marker=".",
+            markersize=4,
+            linewidth=1.1,
+        )
+        score_ax.plot(
+            curve.score_step[curve.score_final],
+            100 * curve.score[curve.score_final],
+            "*",
+            color=color,
+            markersize=11,
+            markeredgecolor="black",
+            markeredgewidth=0.5,
+        )
+        finite = np.isfinite(curve.recon)
+        recon_ax.plot(
+            curve.step[finite], curve.recon[finite], style, color=color, alpha=alpha, linewidth=1.1
+        )
+        if trial.diverged and finite.any():
+            last = np.flatnonzero(finite)[-1]
+            recon_ax.plot(
+                curve.step[last], curve.recon[last], "x", color=DIVERGED_COLOR, ms=9, mew=2
+            )
+    for ax in (score_ax, recon_ax):
+        for rung in rungs.steps:
+            ax.axvline(rung, color=RUNG_COLOR, linestyle=":", linewidth=1.2)
+        ax.grid(alpha=0.3)
+    recon_ax.set_yscale("log")
+    score_ax.set_ylabel(SCORE_LABEL.replace(" (", "\n("))
+    recon_ax.set_ylabel(RECON_LABEL.replace(" (", "\n("))
+    recon_ax.set_xlabel("training step (batches of images)")
+    beta_colorbar(figure, norm, cmap, [score_ax, recon_ax])
+    _score_limits(score_ax, trials)
+    handles = [
+        Line2D([], [], color="0.35", marker=".", label="in-loop score (cheaper protocol)"),
+        Line2D(
+            [], [], color="0.35", marker="*", linestyle="none", markersize=11, label="final score"
+        ),
+        Line2D([], [], color="0.35", linestyle="--", label="stopped early by ASHA"),
+    ]
+    if rungs.steps:
+        handles.append(Line2D([], [], color=RUNG_COLOR, linestyle=":", label="ASHA rung"))
+    if any(t.diverged for t in trials):
+        handles.append(
+            Line2D(
+                [], [], color=DIVERGED_COLOR, marker="x", linestyle="none", label="diverged here"
+            )
+        )
+    score_ax.legend(handles=handles, loc="best", fontsize=9, framealpha=0.85)
+    score_ax.set_title(
+        f"Sweep {name}: learning curves of {plural(len(trials), 'trial')}", **LITERAL
+    )
+    rung_text = rungs.source + (
+        ": " + ", ".join(str(r) for r in rungs.steps) if rungs.steps else "."
+    )
+    lines = [rung_text, *(wrap(line, 140) for line in protocol_lines(trials))]
+    notes.text(
+        0, 1, "\n".join(lines), va="top", ha="left", fontsize=8.5, family="monospace", **LITERAL
+    )
+    return figure
+
+
+def _score_limits(ax: Any, trials: list[Trial]) -> None:
+    """At least 20 points of score axis: a lone score must not fill the panel."""
+    scores = [100 * s for t in trials for s in t.curve.score]
+    if not scores:
+        return
+    low, high = min(scores) - 5, max(scores) + 5
+    if high - low < 20:
+        middle = (low + high) / 2
+        low, high = middle - 10, middle + 10
+    ax.set_ylim(max(low, 0), min(high, 100.5))

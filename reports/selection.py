@@ -1,0 +1,80 @@
+"""Which trials the report singles out, and the notes that say what a figure shows.
+
+The frontier: trials no other trial beats on both low reconstruction loss and high score.
+The best trials (traversals, KL bars, the baseline table): the top `k` by score among the
+trials that can be chosen (finite score and reconstruction, not diverged), ties broken by
+the lower reconstruction loss; they are usually frontier members, but a high score from a
+trial that ASHA stopped early stays in the list and is labelled as such.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+
+from reports.pareto import pareto_front
+from reports.sweepdata import Trial
+
+DEFAULT_TOP_K = 3
+
+
+def frontier_members(trials: list[Trial]) -> list[Trial]:
+    """The Pareto frontier (min reconstruction, max score), ordered by reconstruction."""
+    candidates = [t for t in trials if t.can_be_chosen]
+    points = [(t.recon, t.score) for t in candidates]
+    members = [candidates[i] for i in pareto_front(points, maximize=(False, True))]
+    return sorted(members, key=lambda t: (t.recon, -t.score, t.trial_id))
+
+
+def best_trials(trials: list[Trial], k: int = DEFAULT_TOP_K) -> list[Trial]:
+    candidates = [t for t in trials if t.can_be_chosen]
+    return sorted(candidates, key=lambda t: (-t.score, t.recon, t.trial_id))[:k]
+
+
+def score_kind(trial: Trial) -> str:
+    if trial.score is None:
+        return "none"
+    return "final" if trial.score_is_final else "in-loop"
+
+
+def protocol_lines(trials: list[Trial]) -> list[str]:
+    """One line per (final or in-loop, protocol) among the plotted scores, with a count."""
+    counts = Counter(
+        (score_kind(t), t.score_protocol or "protocol not recorded")
+        for t in trials
+        if t.score is not None
+    )
+    return [
+        f"{kind} score of {n} trial{'s' if n != 1 else ''}: {protocol}"
+        for (kind, protocol), n in sorted(counts.items())
+    ]
+
+
+def status_notes(trials: list[Trial]) -> list[str]:
+    """What a reader must know before trusting the figures: few trials, missing scores."""
+    notes = []
+    if len(trials) == 1:
+        notes.append("This sweep has a single trial: there is no trade-off to read yet.")
+    diverged = [t.trial_id for t in trials if t.diverged]
+    if diverged:
+        notes.append(
+            f"{len(diverged)} trial{'s' if len(diverged) != 1 else ''} diverged "
+            f"({_some(diverged)}): listed in the table, not on the frontier."
+        )
+    unscored = [t.trial_id for t in trials if t.score is None and not t.diverged]
+    if unscored:
+        notes.append(
+            f"{len(unscored)} trial{'s' if len(unscored) != 1 else ''} without a score yet "
+            f"({_some(unscored)}): listed in the table, not on the frontier."
+        )
+    running = sum(t.status in ("pending", "running") for t in trials)
+    if running:
+        notes.append(
+            f"The sweep is still running ({running} trial{'s' if running != 1 else ''} "
+            "pending or running): their points show the latest in-loop score."
+        )
+    return notes
+
+
+def _some(ids: list[str], limit: int = 6) -> str:
+    shown = ", ".join(ids[:limit])
+    return shown if len(ids) <= limit else f"{shown} and {len(ids) - limit} more"

@@ -1,0 +1,263 @@
+"""A sweep's Parquet files, read and checked, as one summary per trial.
+
+Reads only what the sweep writes under <storage>/<name>/ (sweep.schema): results/part-*,
+trials.parquet and, when present, baselines.parquet. Works mid-sweep: a trial that has
+reported results but is not yet in trials.parquet is kept, marked "running".
+
+Which score a trial has: its final-protocol score when it reached its last step, else its
+latest in-loop score (a cheaper protocol: ASHA-pruned and running trials only have these).
+Every score keeps the protocol string it was measured with, so figures can say which.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from sweep.errors import fail
+from sweep.parquet import read_dataset, read_table
+from sweep.schema import TRIAL_STATUSES, SchemaError
+
+RESULTS_DIR = "results"
+TRIALS_FILE = "trials.parquet"
+BASELINES_FILE = "baselines.parquet"
+
+_RESULT_COLUMNS = [
+    "trial_id",
+    "beta",
+    "beta_norm",
+    "latent_size",
+    "steps",
+    "step",
+    "recon",
+    "score",
+    "score_protocol",
+    "diverged",
+    "wall_time",
+]
+
+
+@dataclass(frozen=True)
+class Curve:
+    """One trial's reports in step order (NaN where a value was not reported)."""
+
+    step: np.ndarray  # int, every report
+    recon: np.ndarray  # nats per image, NaN where absent or non-finite
+    score_step: np.ndarray  # int, the reports that measured a score
+    score: np.ndarray  # fraction in [0, 1]
+    score_final: np.ndarray  # bool: the trial's final-protocol score
+
+
+@dataclass(frozen=True)
+class Trial:
+    trial_id: str
+    status: str  # one of sweep.schema.TRIAL_STATUSES
+    beta: float
+    beta_norm: float
+    latent_size: int
+    steps: int | None  # planned training steps (TrialConfig.steps)
+    steps_done: int | None
+    diverged: bool
+    score: float | None  # fraction; see the module docstring for which one
+    score_step: int | None
+    score_protocol: str | None
+    score_is_final: bool
+    recon: float | None  # reported with that score (nats per image)
+    kl_per_latent: tuple[float, ...] | None  # the latest report's, nats per latent
+    checkpoint_path: str | None
+    message: str | None
+    curve: Curve
+
+    @property
+    def stopped_early(self) -> bool:
+        return self.status == "stopped-early"
+
+    @property
+    def can_be_chosen(self) -> bool:
+        """Has a finite score and reconstruction and did not diverge: a frontier candidate.
+
+        A diverged model is no choice for a researcher even if it scored before it blew up.
+        """
+        return (
+            self.score is not None
+            and self.recon is not None
+            and math.isfinite(self.recon)
+            and not self.diverged
+        )
+
+
+@dataclass(frozen=True)
+class Sweep:
+    name: str
+    directory: Path
+    trials: list[Trial]  # sorted by trial id
+    baselines: list[dict[str, Any]] | None  # BASELINES_SCHEMA rows
+    baselines_source: Path | None
+
+
+def load_sweep(directory: Path, name: str, baselines: Path | None = None) -> Sweep:
+    """Read and check a sweep directory; every problem is a one-line `fail`."""
+    if not directory.is_dir():
+        fail(f"no sweep {name!r}: {directory} is not a directory")
+    trials_file = directory / TRIALS_FILE
+    if not trials_file.is_file():
+        fail(f"{directory}: no {TRIALS_FILE}; is this a betasweep sweep directory?")
+    results_dir = directory / RESULTS_DIR
+    try:
+        trial_rows = read_table(trials_file, "trials").to_pylist()
+        results = read_dataset(results_dir, "results") if _has_parts(results_dir) else None
+        baseline_rows, baselines_source = _read_baselines(directory, baselines)
+    except SchemaError as error:
+        fail(str(error))
+    if not trial_rows and results is None:
+        fail(f"sweep {name!r} is empty: {trials_file} lists no trials")
+    if results is None or results.num_rows == 0:
+        fail(
+            f"sweep {name!r} has no results yet ({results_dir} holds no Parquet parts); "
+            "run the report again once trials have reported"
+        )
+    trials = _summarise(trial_rows, results)
+    return Sweep(name, directory, trials, baseline_rows, baselines_source)
+
+
+def _has_parts(results_dir: Path) -> bool:
+    return results_dir.is_dir() and any(
+        not p.name.startswith(".") for p in results_dir.glob("*.parquet")
+    )
+
+
+def _read_baselines(
+    directory: Path, explicit: Path | None
+) -> tuple[list[dict[str, Any]] | None, Path | None]:
+    if explicit is not None:
+        if not explicit.is_file():
+            fail(f"--baselines {explicit}: no such file")
+        path = explicit
+    else:
+        path = directory / BASELINES_FILE
+        if not path.is_file():
+            return None, None
+    return read_table(path, "baselines").to_pylist(), path
+
+
+def _summarise(trial_rows: list[dict[str, Any]], results: pa.Table) -> list[Trial]:
+    columns = results.select(_RESULT_COLUMNS).to_pydict()
+    # KL lists stay in Arrow: only each trial's latest one is ever converted.
+    columns["kl_per_latent"] = results.column("kl_per_latent")
+    by_trial: dict[str, list[int]] = {}
+    for index, trial_id in enumerate(columns["trial_id"]):
+        by_trial.setdefault(trial_id, []).append(index)
+    listed = {row["trial_id"]: row for row in trial_rows}
+    trials = []
+    for trial_id in sorted(set(listed) | set(by_trial)):
+        row = listed.get(trial_id)
+        indices = by_trial.get(trial_id, [])
+        trials.append(_trial(trial_id, row, columns, indices))
+    return trials
+
+
+def _trial(
+    trial_id: str, row: dict[str, Any] | None, columns: dict[str, list], indices: list[int]
+) -> Trial:
+    # Report order: by step, then by time within a step (a final score follows the loop's).
+    wall = [columns["wall_time"][i] for i in indices]
+    order = sorted(
+        range(len(indices)),
+        key=lambda k: (columns["step"][indices[k]], _or_inf(wall[k]), k),
+    )
+    rows = [indices[k] for k in order]
+    source = row if row is not None else _config_of_results(columns, rows)
+    beta, beta_norm = source.get("beta"), source.get("beta_norm")
+    latent_size = source.get("latent_size")
+    if beta is None or beta_norm is None or latent_size is None:
+        fail(f"trial {trial_id}: beta, beta_norm or latent_size is missing from its config")
+    status = row["status"] if row is not None else "running"
+    if status not in TRIAL_STATUSES:
+        fail(
+            f"trial {trial_id}: unknown status {status!r} (expected one of {', '.join(TRIAL_STATUSES)})"
+        )
+    steps = source.get("steps")
+    curve = _curve(trial_id, columns, rows, steps)
+    # Rows are in report order, so the last scored one is the final score when there is one.
+    scored = [i for i in rows if columns["score"][i] is not None]
+    chosen = scored[-1] if scored else None
+    diverged = status == "diverged" or any(columns["diverged"][i] for i in rows)
+    kl_lists = (columns["kl_per_latent"][i].as_py() for i in reversed(rows))
+    kl = next((values for values in kl_lists if values), None)
+    message = (
+        row.get("message") if row is not None else "reported results; not yet in trials.parquet"
+    )
+    steps_done = row.get("steps_done") if row is not None else None
+    if steps_done is None and rows:
+        steps_done = int(columns["step"][rows[-1]])
+    return Trial(
+        trial_id=trial_id,
+        status=status,
+        beta=float(beta),
+        beta_norm=float(beta_norm),
+        latent_size=int(latent_size),
+        steps=None if steps is None else int(steps),
+        steps_done=steps_done,
+        diverged=bool(diverged),
+        score=None if chosen is None else float(columns["score"][chosen]),
+        score_step=None if chosen is None else int(columns["step"][chosen]),
+        score_protocol=None if chosen is None else columns["score_protocol"][chosen],
+        score_is_final=bool(chosen is not None and curve.score_final.any()),
+        recon=None if chosen is None else _recon_at(columns, rows, chosen),
+        kl_per_latent=None if kl is None else tuple(_finite_or_nan(v) for v in kl),
+        checkpoint_path=row.get("checkpoint_path") if row is not None else None,
+        message=message,
+        curve=curve,
+    )
+
+
+def _config_of_results(columns: dict[str, Any], rows: list[int]) -> dict[str, Any]:
+    """The config columns of a trial known only from its results (not yet in trials.parquet)."""
+    return {k: columns[k][rows[0]] for k in ("beta", "beta_norm", "latent_size", "steps")}
+
+
+def kl_order(kl: tuple[float, ...] | list[float]) -> list[int]:
+    """Latent indices by KL, highest first; NaN (not reported) sorts last."""
+    return sorted(range(len(kl)), key=lambda i: -kl[i] if math.isfinite(kl[i]) else math.inf)
+
+
+def _or_inf(value: float | None) -> float:
+    return math.inf if value is None or math.isnan(value) else value
+
+
+def _finite_or_nan(value: float | None) -> float:
+    return value if value is not None and math.isfinite(value) else math.nan
+
+
+def _curve(trial_id: str, columns: dict[str, list], rows: list[int], steps: int | None) -> Curve:
+    scored = [i for i in rows if columns["score"][i] is not None]
+    scores = np.array([columns["score"][i] for i in scored], dtype=float)
+    if scores.size and not ((scores >= 0) & (scores <= 1)).all():
+        fail(f"trial {trial_id}: score outside [0, 1]; the results must hold accuracy fractions")
+    final = np.zeros(len(scored), dtype=bool)
+    # The final score is the last one of a trial that reached its planned last step.
+    if scored and steps is not None and columns["step"][scored[-1]] >= steps:
+        final[-1] = True
+    return Curve(
+        step=np.array([columns["step"][i] for i in rows], dtype=np.int64),
+        recon=np.array([_finite_or_nan(columns["recon"][i]) for i in rows], dtype=float),
+        score_step=np.array([columns["step"][i] for i in scored], dtype=np.int64),
+        score=scores,
+        score_final=final,
+    )
+
+
+def _recon_at(columns: dict[str, list], rows: list[int], chosen: int) -> float | None:
+    """The reconstruction reported with the score, else the latest one reported before it."""
+    step = columns["step"][chosen]
+    candidates = [chosen] + [i for i in reversed(rows) if columns["step"][i] <= step]
+    for i in candidates:
+        value = columns["recon"][i]
+        if value is not None:
+            return float(value)
+    return None
