@@ -18,9 +18,9 @@ from reports.style import (
     LITERAL,
     NOTHING_TO_PLOT,
     SCORE_LABEL,
-    STOPPED_EARLY_LABEL,
     chance_percent,
     new_figure,
+    stopped_early_handle,
     wrap,
 )
 from reports.sweepdata import Trial
@@ -63,17 +63,7 @@ def beta_norm_figure(name: str, trials: list[Trial]) -> Figure:
                 x, mean, yerr=np.where(std > 0, std, np.nan), color=color, marker="o", capsize=3
             )
         handles.append(Line2D([], [], color=color, marker="o", label=f"M = {latent_size} latents"))
-    handles.append(
-        Line2D(
-            [],
-            [],
-            marker="o",
-            linestyle="none",
-            markerfacecolor="none",
-            color="0.35",
-            label=STOPPED_EARLY_LABEL,
-        )
-    )
+    handles.append(stopped_early_handle())
     chance = chance_percent(t.score_protocol for t in scored)
     if chance is not None and scored:
         ax.axhline(chance, color="0.5", linestyle=":", linewidth=1)

@@ -11,12 +11,12 @@ from reports.style import (
     NOTHING_TO_PLOT,
     RECON_LABEL,
     SCORE_LABEL,
-    STOPPED_EARLY_LABEL,
     beta_colorbar,
     beta_colors,
     marker_by_latent,
     new_figure,
     plural,
+    stopped_early_handle,
     wrap,
 )
 from reports.sweepdata import Trial
@@ -86,17 +86,7 @@ def frontier_figure(name: str, trials: list[Trial], members: list[Trial]) -> Fig
         Line2D([], [], marker=m, linestyle="none", color="0.35", label=f"M = {size} latents")
         for size, m in markers.items()
     ]
-    handles.append(
-        Line2D(
-            [],
-            [],
-            marker="o",
-            linestyle="none",
-            markerfacecolor="none",
-            color="0.35",
-            label=STOPPED_EARLY_LABEL,
-        )
-    )
+    handles.append(stopped_early_handle())
     handles.append(Line2D([], [], color=FRONTIER_COLOR, label="Pareto frontier (numbered below)"))
     ax.legend(handles=handles, loc="best", fontsize=9, framealpha=0.85)
     recons = [t.recon for t in plotted]

@@ -19,6 +19,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.cm import ScalarMappable
 from matplotlib.colors import Colormap, LogNorm
 from matplotlib.figure import Figure
+from matplotlib.lines import Line2D
 
 DPI = 100
 BETA_COLORMAP = "viridis"
@@ -101,3 +102,16 @@ def chance_percent(protocols: Iterable[str | None]) -> float | None:
             return None
         counts.add(len(match.group(1).split(",")))
     return 100.0 / counts.pop() if len(counts) == 1 else None
+
+
+def stopped_early_handle() -> Line2D:
+    """The legend entry for trials ASHA stopped: a hollow marker."""
+    return Line2D(
+        [],
+        [],
+        marker="o",
+        linestyle="none",
+        markerfacecolor="none",
+        color="0.35",
+        label=STOPPED_EARLY_LABEL,
+    )

@@ -7,9 +7,7 @@ from pathlib import Path
 import typer
 
 from sweep.errors import fail
-
-# The default of `sweep run --storage`: a report finds what a run wrote without options.
-DEFAULT_STORAGE = "./sweeps"
+from sweep.storage import DEFAULT_STORAGE
 
 
 def report(

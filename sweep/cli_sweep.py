@@ -29,7 +29,6 @@ from sweep.spec import (
 )
 from sweep.summary import SweepSummary, list_sweeps, read_summary, status_table, where_text
 
-DEFAULT_STORAGE = "./sweeps"
 OPTUNA_CONCURRENCY = 4  # TPE learns from finished trials: many at once is close to random
 _STORAGE_HELP = "Local directory or s3://bucket/prefix, gs://… holding the sweeps."
 
@@ -70,7 +69,7 @@ def run_command(
         None,
         help="Ray cluster: auto, host:port or ray://host:10001 (default: an embedded local Ray).",
     ),
-    storage_root: str = typer.Option(DEFAULT_STORAGE, "--storage", help=_STORAGE_HELP),
+    storage_root: str = typer.Option(storage.DEFAULT_STORAGE, "--storage", help=_STORAGE_HELP),
     name: str | None = typer.Option(None, help="Sweep name (default: sweep-DATE-TIME)."),
     seed: int = typer.Option(0, help="Seeds the search and every trial."),
     max_failures: int = typer.Option(
@@ -146,7 +145,7 @@ def run_command(
 
 def resume_command(
     name: str = typer.Argument(..., help="The sweep to continue."),
-    storage_root: str = typer.Option(DEFAULT_STORAGE, "--storage", help=_STORAGE_HELP),
+    storage_root: str = typer.Option(storage.DEFAULT_STORAGE, "--storage", help=_STORAGE_HELP),
     address: str | None = typer.Option(
         None, help="Ray cluster to continue on (default: the sweep's own --address)."
     ),
@@ -169,7 +168,7 @@ def resume_command(
 
 def status_command(
     name: str = typer.Argument(..., help="The sweep to show."),
-    storage_root: str = typer.Option(DEFAULT_STORAGE, "--storage", help=_STORAGE_HELP),
+    storage_root: str = typer.Option(storage.DEFAULT_STORAGE, "--storage", help=_STORAGE_HELP),
 ) -> None:
     """A table of the sweep's trials: state, β, latent size, steps, last recon and score."""
     root = storage.normalize(storage_root)
@@ -180,7 +179,7 @@ def status_command(
 
 
 def ls_command(
-    storage_root: str = typer.Option(DEFAULT_STORAGE, "--storage", help=_STORAGE_HELP),
+    storage_root: str = typer.Option(storage.DEFAULT_STORAGE, "--storage", help=_STORAGE_HELP),
 ) -> None:
     """List the sweeps in a storage location."""
     typer.echo(list_sweeps(storage.normalize(storage_root)))

@@ -28,6 +28,8 @@ from simulators.atomic import atomic_path
 from sweep.errors import fail
 from sweep.schema import SchemaError, check_schema
 
+# Where `sweep run` puts sweeps and every other command looks for them by default.
+DEFAULT_STORAGE = "./sweeps"
 REMOTE_SCHEMES = ("s3://", "gs://")
 SPEC_FILE = "sweep.json"
 RESULTS_DIR = "results"

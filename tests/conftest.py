@@ -3,6 +3,7 @@ the tests that need a cluster."""
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
@@ -10,17 +11,28 @@ import tempfile
 import pytest
 
 
+@contextlib.contextmanager
+def _environment(name: str, value: str):
+    """Set an environment variable for the duration of a fixture, then restore it."""
+    previous = os.environ.get(name)
+    os.environ[name] = value
+    try:
+        yield value
+    finally:
+        if previous is None:
+            os.environ.pop(name, None)
+        else:
+            os.environ[name] = previous
+
+
 @pytest.fixture(autouse=True, scope="session")
 def _private_render_cache():
     """The rendered-set cache goes to a temporary directory, not ~/.cache/betasweep."""
-    with tempfile.TemporaryDirectory(prefix="betasweep-cache-") as directory:
-        previous = os.environ.get("BETASWEEP_CACHE_DIR")
-        os.environ["BETASWEEP_CACHE_DIR"] = directory
+    with (
+        tempfile.TemporaryDirectory(prefix="betasweep-cache-") as directory,
+        _environment("BETASWEEP_CACHE_DIR", directory),
+    ):
         yield directory
-        if previous is None:
-            os.environ.pop("BETASWEEP_CACHE_DIR", None)
-        else:
-            os.environ["BETASWEEP_CACHE_DIR"] = previous
 
 
 @pytest.fixture(scope="session")
@@ -28,13 +40,8 @@ def ray_tmpdir():
     """A short RAY_TMPDIR for Ray started by tests: Ray's socket paths have a length limit,
     and a private directory keeps test sessions apart from each other and from users'."""
     directory = tempfile.mkdtemp(prefix="rt", dir="/tmp")
-    previous = os.environ.get("RAY_TMPDIR")
-    os.environ["RAY_TMPDIR"] = directory
-    yield directory
-    if previous is None:
-        os.environ.pop("RAY_TMPDIR", None)
-    else:
-        os.environ["RAY_TMPDIR"] = previous
+    with _environment("RAY_TMPDIR", directory):
+        yield directory
     shutil.rmtree(directory, ignore_errors=True)
 
 

@@ -13,9 +13,9 @@ import numpy as np
 import pytest
 import torch
 from PIL import Image
+from synthetic_sweep import SyntheticTrial, baseline_rows, write_sweep
 
 from reports import build
-from reports.synthetic import SyntheticTrial, baseline_rows, write_sweep
 from sweep.cli import main
 from trainables import checkpoint
 from trainables.config import TrialConfig

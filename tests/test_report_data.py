@@ -9,11 +9,11 @@ import math
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from synthetic_sweep import FINAL_PROTOCOL, LOOP_PROTOCOL, SyntheticTrial, write_sweep
 
 from reports.rungs import asha_rungs
 from reports.selection import best_trials, frontier_members, status_notes
 from reports.sweepdata import load_sweep
-from reports.synthetic import FINAL_PROTOCOL, LOOP_PROTOCOL, SyntheticTrial, write_sweep
 from sweep.errors import UserError
 from sweep.parquet import rows_to_table, write_table
 from sweep.schema import RESULTS_SCHEMA, TRIALS_SCHEMA, VERSION_KEY
@@ -102,7 +102,7 @@ def test_rungs_come_from_sweep_json_when_present(tmp_path, known):
 def test_a_trial_not_yet_in_trials_parquet_is_read_as_running(tmp_path):
     directory = write_sweep(tmp_path / "s", [SyntheticTrial("a", 4.0, 10, 35.0, 0.8)])
     extra = SyntheticTrial("late", 2.0, 10, 33.0, 0.7, status="running", last_step=500)
-    from reports.synthetic import result_rows
+    from synthetic_sweep import result_rows
 
     write_table(
         rows_to_table(result_rows("s", extra), RESULTS_SCHEMA),

@@ -1,7 +1,7 @@
 """Synthetic sweeps with known results, written exactly as the sweep writes its Parquet files.
 
-For tests and for looking at the report without running a sweep: each trial's last
-reconstruction loss and score are given, so its frontier and best trials are known by hand.
+For the report tests: each trial's last reconstruction loss and score are given, so its
+frontier and best trials are known by hand.
 """
 
 from __future__ import annotations
