@@ -1,4 +1,4 @@
-"""Benchmarks of the disentanglement metrics (figures in docs/bench-metrics.md).
+"""Benchmarks of the disentanglement metrics (figures in docs/benchmarks.md).
 
     python bench/metrics.py timing [--encoder conv] [--train-steps N] [--repeats N] [--metrics ...]
         Each metric at its default (reference) settings on a 10-latent encoder, three ways:

@@ -26,7 +26,7 @@ from metrics import checks, classifier, codes, sampling
 # it read up to 19 points below "paper" on the same representation), and fewer points
 # cut the images to encode to 25% of "paper" (169k vs 683k distinct images) for a score
 # within 1.0 point of "paper" on average (3.0 at most; seed std 1.1) over eleven
-# representations from 45% to 100% (docs/bench-metrics.md, `bench/metrics.py protocols`).
+# representations from 45% to 100% (docs/benchmarks.md, `bench/metrics.py protocols`).
 PROTOCOLS: dict[str, dict[str, Any]] = {
     "paper": {"batch_size": 64, "num_train": 10_000, "num_test": 5_000, "factors": None},
     "paper-noshape": {

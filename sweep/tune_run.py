@@ -25,7 +25,7 @@ from sweep.spec import SweepSpec
 from sweep.summary import SweepSummary, read_summary
 
 # Trials per GPU by default: 2 (0.5 GPU each). A conservative choice until bench/packing.py
-# has measured aggregate images/s on a GPU (docs/bench-sweep.md); override per sweep.
+# has measured aggregate images/s on a GPU (docs/benchmarks.md); override per sweep.
 DEFAULT_GPUS_PER_TRIAL = 0.5
 SPEC_VERSION = 1
 

@@ -26,7 +26,7 @@ METRIC_KEYS = {f.name for f in METRIC_COLUMNS}
 @pytest.fixture(autouse=True)
 def one_thread():
     """One intra-op thread: on a CPU shared with other jobs, two OpenMP threads per process
-    ran a conv step 17× slower than one (docs/bench-train.md); results do not change."""
+    ran a conv step 17× slower than one (docs/benchmarks.md); results do not change."""
     before = torch.get_num_threads()
     torch.set_num_threads(1)
     yield

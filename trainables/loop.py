@@ -47,7 +47,7 @@ def train(
     *,
     speed: Speed | None = None,
 ) -> TrainResult:
-    """Train one trial. See docs/readme-train.md for the report and checkpoint contract.
+    """Train one trial. See README.md ("One trial") for the report and checkpoint contract.
 
     report(metrics, checkpoint): metrics has the keys of sweep.schema.METRIC_COLUMNS (plus
     `message` when diverged); checkpoint is a fresh checkpoint directory on checkpoint

@@ -2,7 +2,7 @@
 
 They are kept out of TrialConfig on purpose: the same trial runs on a laptop CPU and on an
 H100 and must mean the same thing. bf16 changes rounding (not the objective), so it is
-off unless asked for. Each default below is backed by a figure in docs/bench-train.md;
+off unless asked for. Each default below is backed by a figure in docs/benchmarks.md;
 settings not yet measured on a device stay off there.
 
 Override per process with BETASWEEP_SPEED, comma separated, e.g.
@@ -43,7 +43,7 @@ class Speed:
     def auto(cls, device: torch.device, architecture: str) -> Speed:
         """The measured defaults for `device`, then any BETASWEEP_SPEED overrides.
 
-        CPU (docs/bench-train.md): channels_last helps the conv model, a fused optimizer
+        CPU (docs/benchmarks.md): channels_last helps the conv model, a fused optimizer
         both; torch.compile costs more to compile than a short trial gains, bf16 is off
         (it changes the numbers). CUDA: only the fused optimizer, PyTorch's documented
         fastest path; bf16, channels_last and compile wait for a GPU measurement.
