@@ -66,12 +66,8 @@ class SweepWriter:
     def open(self) -> None:
         storage.remove_stale_temporaries(self.results_dir)
         storage.remove_stale_temporaries(self.sweep_dir)
+        self._written.update(read_written_keys(self.sweep_dir))
         parts = storage.list_files(self.results_dir, ".parquet")
-        for part in parts:
-            table = storage.read_parquet(part, "results", columns=["trial_id", "step"])
-            self._written.update(
-                zip(table["trial_id"].to_pylist(), table["step"].to_pylist(), strict=True)
-            )
         numbers = [int(m.group(1)) for p in parts if (m := _PART.match(p.rsplit("/", 1)[-1]))]
         self._next_part = max(numbers, default=0) + 1
         if storage.exists(self.trials_file):

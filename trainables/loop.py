@@ -153,22 +153,7 @@ def _is_report_step(config: TrialConfig, step: int, checkpoints: bool) -> bool:
 def _metrics(
     config: TrialConfig, step: int, interval: Interval, images_per_s: float
 ) -> dict[str, Any]:
-    m = interval.means
-    capacity = capacity_at(config, step) if config.objective == "capacity" else None
-    return {
-        "step": step,
-        "recon": m[RECON],
-        "kl": m[KL],
-        "kl_per_latent": m[PER_LATENT:],
-        "elbo": -(m[RECON] + m[KL]),
-        "loss": m[LOSS],
-        "capacity": capacity,
-        "score": None,
-        "score_train": None,
-        "score_protocol": None,
-        "images_per_s": images_per_s,
-        "diverged": False,
-    }
+    return _row(config, step, interval.means, images_per_s, diverged=False)
 
 
 def _diverged_metrics(
@@ -178,7 +163,6 @@ def _diverged_metrics(
     step = interval.first_bad_step
     assert step is not None
     values = [v if math.isfinite(v) else None for v in interval.bad_values]
-    recon, kl = values[RECON], values[KL]
     shown = ", ".join(
         f"{name}={interval.bad_values[i]:.4g}" for name, i in (("recon", RECON), ("kl", KL))
     )
@@ -186,18 +170,30 @@ def _diverged_metrics(
         f"diverged: non-finite loss at step {step} ({shown}; β={config.beta:g}, "
         f"{config.optimizer} lr={config.learning_rate:g}); try a lower learning rate"
     )
+    return {**_row(config, step, values, images_per_s, diverged=True), "message": message}
+
+
+def _row(
+    config: TrialConfig,
+    step: int,
+    values: list[float | None],
+    images_per_s: float,
+    *,
+    diverged: bool,
+) -> dict[str, Any]:
+    """A report's metrics from the loss terms (loss, recon, kl, kl per latent) of `step`."""
+    recon, kl = values[RECON], values[KL]
     return {
         "step": step,
         "recon": recon,
         "kl": kl,
         "kl_per_latent": values[PER_LATENT:],
-        "elbo": -(recon + kl) if recon is not None and kl is not None else None,
+        "elbo": None if recon is None or kl is None else -(recon + kl),
         "loss": values[LOSS],
         "capacity": capacity_at(config, step) if config.objective == "capacity" else None,
         "score": None,
         "score_train": None,
         "score_protocol": None,
         "images_per_s": images_per_s,
-        "diverged": True,
-        "message": message,
+        "diverged": diverged,
     }
