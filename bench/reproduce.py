@@ -25,8 +25,8 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from sweep.parquet import rows_to_table, write_table
-from sweep.schema import RESULTS_SCHEMA
+from sweep.store.parquet import rows_to_table, write_table
+from sweep.store.schema import RESULTS_SCHEMA
 from trainables import TrialConfig, train
 from trainables.loop import device_of
 

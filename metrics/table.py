@@ -1,6 +1,6 @@
 """The paper's table beside ours: compute baseline rows over seeds, and format them.
 
-Rows are plain dicts with the columns of sweep.schema.BASELINES_SCHEMA (scores in
+Rows are plain dicts with the columns of sweep.store.schema.BASELINES_SCHEMA (scores in
 percent), so that the CLI writes them and anything else can print or plot them.
 """
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from reports.sweepdata import Trial
 from sweep.errors import fail
 
-SPEC_FILE = "sweep.json"  # sweep.storage.SPEC_FILE
+SPEC_FILE = "sweep.json"  # sweep.store.storage.SPEC_FILE
 
 
 @dataclass(frozen=True)

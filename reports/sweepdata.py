@@ -1,6 +1,6 @@
 """A sweep's Parquet files, read and checked, as one summary per trial.
 
-Reads only what the sweep writes under <storage>/<name>/ (sweep.schema): results/part-*,
+Reads only what the sweep writes under <storage>/<name>/ (sweep.store.schema): results/part-*,
 trials.parquet and, when present, baselines.parquet. Works mid-sweep: a trial that has
 reported results but is not yet in trials.parquet is kept, marked "running".
 
@@ -20,8 +20,8 @@ import numpy as np
 import pyarrow as pa
 
 from sweep.errors import fail
-from sweep.parquet import read_dataset, read_table
-from sweep.schema import TRIAL_STATUSES, SchemaError
+from sweep.store.parquet import read_dataset, read_table
+from sweep.store.schema import TRIAL_STATUSES, SchemaError
 
 RESULTS_DIR = "results"
 TRIALS_FILE = "trials.parquet"
@@ -56,7 +56,7 @@ class Curve:
 @dataclass(frozen=True)
 class Trial:
     trial_id: str
-    status: str  # one of sweep.schema.TRIAL_STATUSES
+    status: str  # one of sweep.store.schema.TRIAL_STATUSES
     beta: float
     beta_norm: float
     latent_size: int

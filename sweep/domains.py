@@ -1,7 +1,7 @@
 """The values a sweep searches over, as the user writes them: `4`, `1,4,16` or `1..250`.
 
 A Domain is plain data (no Ray): the Tune search space is derived from it in
-sweep.tune_space, and it prints back exactly as it parses, so a sweep's sweep.json
+sweep.tune.space, and it prints back exactly as it parses, so a sweep's sweep.json
 stays readable and round-trips.
 """
 

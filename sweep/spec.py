@@ -1,7 +1,7 @@
 """SweepSpec: the one description of a sweep.
 
 `sweep run` parses its options into a SweepSpec and validates all of it here, before Ray
-starts; the Tune search space (sweep.tune_space), the trials' TrialConfigs and the
+starts; the Tune search space (sweep.tune.space), the trials' TrialConfigs and the
 sweep.json saved beside the Parquet files all derive from it. Pure Python: no Ray.
 
 Step bookkeeping, chosen so ASHA always compares fresh numbers: ASHA's rungs sit at
@@ -23,7 +23,7 @@ from sweep.errors import fail
 from trainables.config import ConfigError, TrialConfig
 
 METRICS = {"score": "max", "recon": "min", "elbo": "max"}  # what ASHA (and Optuna) optimise
-# The key reported to Tune for each metric (sweep.tune_trainable.tune_payload). The score
+# The key reported to Tune for each metric (sweep.tune.trainable.tune_payload). The score
 # is measured only every score_every steps, so Tune gets the latest measured one carried
 # forward (NaN before the first); the Parquet files keep the true per-step `score`, null
 # where it was not measured. The keys are always floats, NaN where a value is unknown.
@@ -40,7 +40,7 @@ CPU_SCORE_PROTOCOL = "tiny"
 @dataclass(frozen=True)
 class SweepSpec:
     name: str
-    storage: str  # absolute local path or a s3:// / gs:// URI (sweep.storage)
+    storage: str  # absolute local path or a s3:// / gs:// URI (sweep.store.storage)
     beta: Domain | None  # exactly one of beta, beta_norm
     beta_norm: Domain | None
     latent: Domain
@@ -52,7 +52,7 @@ class SweepSpec:
     search: str
     concurrency: int
     cpus_per_trial: float
-    gpus_per_trial: float | None  # None: decided once connected (sweep.tune_run)
+    gpus_per_trial: float | None  # None: decided once connected (sweep.tune.run)
     address: str | None  # None: an embedded local Ray
     seed: int
     max_failures: int

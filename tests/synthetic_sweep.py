@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sweep.parquet import rows_to_table, write_table
-from sweep.schema import BASELINES_SCHEMA, RESULTS_SCHEMA, TRIALS_SCHEMA
+from sweep.store.parquet import rows_to_table, write_table
+from sweep.store.schema import BASELINES_SCHEMA, RESULTS_SCHEMA, TRIALS_SCHEMA
 from trainables.config import TrialConfig
 
 FACTORS = "shape,scale,orientation,posX,posY"

@@ -7,8 +7,8 @@ import re
 import pytest
 
 from sweep.cli import main
-from sweep.parquet import read_table
-from sweep.schema import BASELINES_SCHEMA
+from sweep.store.parquet import read_table
+from sweep.store.schema import BASELINES_SCHEMA
 
 QUICK = ["--protocol", "tiny", "--no-materialize", "--fit-samples", "400"]
 

@@ -33,7 +33,7 @@ def test_readme_main_command_is_a_sweep_the_cli_accepts(tmp_path, monkeypatch):
     test_sweep_e2e.py's."""
     import shlex
 
-    import sweep.tune_run
+    import sweep.tune.run
     from sweep.cli import main
 
     main_command = readme_commands()[0]
@@ -41,8 +41,8 @@ def test_readme_main_command_is_a_sweep_the_cli_accepts(tmp_path, monkeypatch):
     argv = shlex.split(run_part)[1:]
     argv[argv.index("--storage") + 1] = str(tmp_path)
     started = []
-    monkeypatch.setattr(sweep.tune_run, "start", started.append)
-    monkeypatch.setattr("sweep.cli_sweep._finish", lambda summary, root: None)
+    monkeypatch.setattr(sweep.tune.run, "start", started.append)
+    monkeypatch.setattr("sweep.cli.sweeps._finish", lambda summary, root: None)
 
     assert main(argv) == 0
     (spec,) = started

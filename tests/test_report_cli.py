@@ -199,7 +199,7 @@ def test_missing_sweep_and_storage(tmp_path, capsys):
 def test_unknown_schema_version_leaves_the_old_report(tmp_path, capsys):
     import pyarrow.parquet as pq
 
-    from sweep.schema import VERSION_KEY
+    from sweep.store.schema import VERSION_KEY
 
     directory = write_sweep(tmp_path / "s", [SyntheticTrial("a", 4.0, 10, 35.0, 0.8)])
     table = pq.read_table(directory / "trials.parquet")

@@ -15,8 +15,8 @@ from reports.rungs import asha_rungs
 from reports.selection import best_trials, frontier_members, status_notes
 from reports.sweepdata import load_sweep
 from sweep.errors import UserError
-from sweep.parquet import rows_to_table, write_table
-from sweep.schema import RESULTS_SCHEMA, TRIALS_SCHEMA, VERSION_KEY
+from sweep.store.parquet import rows_to_table, write_table
+from sweep.store.schema import RESULTS_SCHEMA, TRIALS_SCHEMA, VERSION_KEY
 
 # (recon, score) chosen so that the frontier is known: a, b, c, e and the pruned f.
 KNOWN = [

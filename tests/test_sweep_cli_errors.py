@@ -12,7 +12,7 @@ import time
 
 import pytest
 
-import sweep.tune_run
+import sweep.tune.run
 from sweep.cli import main
 from sweep.spec import SweepSpec
 
@@ -24,7 +24,7 @@ def no_ray(monkeypatch):
     def refuse(*args, **kwargs):
         raise AssertionError("Ray was started for a bad input")
 
-    monkeypatch.setattr(sweep.tune_run, "ray_session", refuse)
+    monkeypatch.setattr(sweep.tune.run, "ray_session", refuse)
 
 
 def run(argv, capsys) -> tuple[int, str]:
@@ -115,7 +115,7 @@ def test_an_existing_sweep_needs_resume(tmp_path, capsys):
 
 
 def test_resume_refuses_other_options(tmp_path, capsys):
-    from sweep.tune_run import write_spec
+    from sweep.tune.run import write_spec
 
     argv = ["run", "--storage", str(tmp_path), "--name", "s", "--samples", "3", *GOOD]
     spec = SweepSpec.from_dict({**BASE_SPEC, "storage": str(tmp_path)})
@@ -154,7 +154,7 @@ def test_ls_of_an_empty_storage(tmp_path, capsys):
 
 def test_an_address_nothing_listens_at_fails_fast():
     from sweep.errors import UserError
-    from sweep.tune_run import _check_reachable
+    from sweep.tune.run import _check_reachable
 
     start = time.monotonic()
     with pytest.raises(UserError, match=r"--address 127.0.0.1:1: no Ray cluster reachable there"):

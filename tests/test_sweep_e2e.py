@@ -12,8 +12,8 @@ import pytest
 
 from metrics.higgins import PROTOCOLS
 from sweep.cli import main
-from sweep.parquet import read_dataset, read_table
-from sweep.tune_callback import ParquetCallback
+from sweep.store.parquet import read_dataset, read_table
+from sweep.tune.callback import ParquetCallback
 
 pytestmark = pytest.mark.slow
 

@@ -10,8 +10,8 @@ import time
 import pytest
 
 from sweep.cli import main
-from sweep.parquet import read_dataset, read_table
-from sweep.schema import SchemaError
+from sweep.store.parquet import read_dataset, read_table
+from sweep.store.schema import SchemaError
 
 pytestmark = pytest.mark.slow
 

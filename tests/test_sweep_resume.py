@@ -13,9 +13,9 @@ from pathlib import Path
 import pytest
 
 from sweep.cli import main
-from sweep.parquet import read_dataset, read_table
-from sweep.schema import SchemaError
-from sweep.writer import read_written_keys
+from sweep.store.parquet import read_dataset, read_table
+from sweep.store.schema import SchemaError
+from sweep.store.writer import read_written_keys
 
 pytestmark = pytest.mark.slow
 

@@ -8,10 +8,10 @@ import json
 
 import pytest
 
-from sweep import tune_space
 from sweep.domains import LIST, RANGE, VALUE
 from sweep.errors import UserError
 from sweep.spec import SweepSpec, default_report_every, parse_beta, parse_latent
+from sweep.tune import space as tune_space
 
 
 def make_spec(**changes) -> SweepSpec:

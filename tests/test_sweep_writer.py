@@ -10,11 +10,11 @@ import pandas as pd
 import pyarrow.dataset as ds
 import pytest
 
-from sweep import storage
-from sweep.parquet import read_dataset, read_table
-from sweep.schema import RESULTS_SCHEMA, TRIALS_SCHEMA
-from sweep.summary import read_summary, status_table
-from sweep.writer import SweepWriter, read_written_keys
+from sweep.store import storage
+from sweep.store.parquet import read_dataset, read_table
+from sweep.store.schema import RESULTS_SCHEMA, TRIALS_SCHEMA
+from sweep.store.summary import read_summary, status_table
+from sweep.store.writer import SweepWriter, read_written_keys
 from trainables.config import TrialConfig
 
 CONFIG = TrialConfig(beta=4.0, latent_size=4, steps=40, batch_size=16).to_dict()
@@ -152,7 +152,7 @@ def test_stale_temporaries_are_removed_and_never_read(tmp_path):
 
 def test_the_callback_pickles_only_its_settings(tmp_path):
     pytest.importorskip("ray")
-    from sweep.tune_callback import ParquetCallback
+    from sweep.tune.callback import ParquetCallback
 
     callback = ParquetCallback(str(tmp_path / "s"), "s")
     callback.setup()
@@ -165,7 +165,7 @@ def test_checkpoint_paths_are_relative_to_the_sweep(tmp_path):
     pytest.importorskip("ray")
     from types import SimpleNamespace
 
-    from sweep.tune_callback import checkpoint_location
+    from sweep.tune.callback import checkpoint_location
 
     def checkpoint(kind: str, path: str) -> SimpleNamespace:
         return SimpleNamespace(filesystem=SimpleNamespace(type_name=kind), path=path)
@@ -181,7 +181,7 @@ def test_checkpoint_paths_are_relative_to_the_sweep(tmp_path):
 def test_what_tune_sees_is_numeric_and_what_parquet_keeps_is_faithful(tmp_path):
     import math
 
-    from sweep.tune_trainable import tune_payload
+    from sweep.tune.trainable import tune_payload
 
     state = {
         "node": "host",

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from sweep.cli import main
-from sweep.parquet import read_table
+from sweep.store.parquet import read_table
 from trainables import load_model, scoring
 
 BASE = ["train", "--steps", "6", "--report-every", "3", "--batch-size", "8", "--device", "cpu"]

@@ -15,8 +15,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from sweep.parquet import rows_to_table
-from sweep.schema import METRIC_COLUMNS, RESULTS_SCHEMA
+from sweep.store.parquet import rows_to_table
+from sweep.store.schema import METRIC_COLUMNS, RESULTS_SCHEMA
 from trainables import ConfigError, TrialConfig, load_model, scoring, train
 from trainables.checkpoint import CHECKPOINT_FILE, CheckpointError
 

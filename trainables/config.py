@@ -169,7 +169,7 @@ def _positive(name: str, value: Any, allow_zero: bool = False) -> float:
 
 
 def _check_protocol(name: str, value: Any) -> None:
-    # Imported on first use, not with this module: sweep.schema imports this module for its
+    # Imported on first use, not with this module: sweep.store.schema imports this module for its
     # field list and must stay quick to import (the metric pulls in torch).
     from metrics.higgins import PROTOCOLS
 

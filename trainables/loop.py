@@ -49,7 +49,7 @@ def train(
 ) -> TrainResult:
     """Train one trial. See README.md ("One trial") for the report and checkpoint contract.
 
-    report(metrics, checkpoint): metrics has the keys of sweep.schema.METRIC_COLUMNS (plus
+    report(metrics, checkpoint): metrics has the keys of sweep.store.schema.METRIC_COLUMNS (plus
     `message` when diverged); checkpoint is a fresh checkpoint directory on checkpoint
     steps, else None. checkpoint_dir: where checkpoints go (none are written without it);
     only the newest one this call wrote is kept. resume_from: a checkpoint directory to

@@ -10,11 +10,11 @@ import typer
 # typer ≥ 0.29 vendors click: its parse errors are no longer click's own classes.
 from typer._click.exceptions import ClickException, NoArgsIsHelpError
 
-from sweep.cli_baselines import baselines
-from sweep.cli_report import report
-from sweep.cli_simulator import simulator_app
-from sweep.cli_sweep import ls_command, resume_command, run_command, status_command
-from sweep.cli_train import train_command
+from sweep.cli.baselines import baselines
+from sweep.cli.report import report
+from sweep.cli.simulator import simulator_app
+from sweep.cli.sweeps import ls_command, resume_command, run_command, status_command
+from sweep.cli.train import train_command
 from sweep.errors import UserError
 
 app = typer.Typer(

@@ -1,6 +1,6 @@
-"""The Tune callback on the driver that feeds sweep.writer.SweepWriter.
+"""The Tune callback on the driver that feeds sweep.store.writer.SweepWriter.
 
-Imported only by sweep.tune_run (it imports Ray). Ordering Tune guarantees and this
+Imported only by sweep.tune.run (it imports Ray). Ordering Tune guarantees and this
 relies on: a result reaches on_trial_result before its checkpoint reaches on_checkpoint,
 and on_checkpoint runs before Tune records the checkpoint in the trial (and so in the
 experiment state a resumed sweep restores from). Flushing in on_checkpoint therefore puts
@@ -14,7 +14,7 @@ from typing import Any
 
 from ray.tune import Callback
 
-from sweep.writer import SweepWriter, trial_config
+from sweep.store.writer import SweepWriter, trial_config
 
 
 def checkpoint_location(checkpoint: Any, sweep_dir: str) -> str:

@@ -18,7 +18,7 @@ from typing import Any
 
 import typer
 
-from sweep.config_options import trial_options
+from sweep.cli.config_options import trial_options
 from sweep.errors import fail
 
 SWEEP_NAME = "train"
@@ -79,8 +79,8 @@ def _run(config: Any, device: str, out: Path, trial_id: str, resume: Path | None
         TimeRemainingColumn,
     )
 
-    from sweep.parquet import rows_to_table, write_table
-    from sweep.schema import RESULTS_SCHEMA
+    from sweep.store.parquet import rows_to_table, write_table
+    from sweep.store.schema import RESULTS_SCHEMA
     from trainables.loop import train
 
     out.mkdir(parents=True, exist_ok=True)

@@ -1,6 +1,6 @@
 """The sweep's Parquet writer: result rows appended in parts, one summary row per trial.
 
-Plain Python (no Ray), driven by the Tune callback in sweep.tune_callback and testable
+Plain Python (no Ray), driven by the Tune callback in sweep.tune.callback and testable
 with synthetic results. Guarantees:
 
 - A (trial_id, step) row is written once. Rows already on disk are loaded when the
@@ -10,7 +10,7 @@ with synthetic results. Guarantees:
   a checkpoint arrives, before Tune records that checkpoint as the one to restore from,
   so a restored trial restarts at or before the first row not yet on disk, and reports
   it again. Buffers are also flushed when a trial ends and every `flush_seconds`.
-- Every file is written atomically (sweep.storage): readers (pandas, pyarrow.dataset,
+- Every file is written atomically (sweep.store.storage): readers (pandas, pyarrow.dataset,
   duckdb, `sweep report`) can read the directory at any moment of the sweep.
 """
 
@@ -21,9 +21,9 @@ import re
 import time
 from typing import Any
 
-from sweep import storage
-from sweep.parquet import rows_to_table
-from sweep.schema import METRIC_COLUMNS, RESULTS_SCHEMA, TRIALS_SCHEMA
+from sweep.store import storage
+from sweep.store.parquet import rows_to_table
+from sweep.store.schema import METRIC_COLUMNS, RESULTS_SCHEMA, TRIALS_SCHEMA
 from trainables.config import TrialConfig
 
 _PART = re.compile(r"^part-(\d+)\.parquet$")

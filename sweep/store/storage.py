@@ -7,8 +7,8 @@ its upload completes, which gives readers the same all-or-nothing view.
 
 Layout under <storage>/<name>/:
     sweep.json               the SweepSpec (written when the sweep starts)
-    results/part-*.parquet   one row per reported result (sweep.schema.RESULTS_SCHEMA)
-    trials.parquet           one row per trial (sweep.schema.TRIALS_SCHEMA)
+    results/part-*.parquet   one row per reported result (sweep.store.schema.RESULTS_SCHEMA)
+    trials.parquet           one row per trial (sweep.store.schema.TRIALS_SCHEMA)
     tune/                    Ray Tune's experiment state and trial checkpoints
 """
 
@@ -26,7 +26,7 @@ import pyarrow.parquet as pq
 
 from simulators.atomic import atomic_path
 from sweep.errors import fail
-from sweep.schema import SchemaError, check_schema
+from sweep.store.schema import SchemaError, check_schema
 
 # Where `sweep run` puts sweeps and every other command looks for them by default.
 DEFAULT_STORAGE = "./sweeps"
@@ -158,7 +158,7 @@ def write_parquet(table: pa.Table, location: str) -> None:
         pq.write_table(table, buffer)
         write_bytes(location, buffer.getvalue())
         return
-    from sweep.parquet import write_table
+    from sweep.store.parquet import write_table
 
     write_table(table, location)
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import typer
 
+from sweep.cli.paths import check_output_file
 from sweep.errors import fail
-from sweep.paths import check_output_file
 
 simulator_app = typer.Typer(help="The dSprites simulator.", no_args_is_help=True)
 

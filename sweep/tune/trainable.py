@@ -1,6 +1,6 @@
 """The Ray Tune function trainable: trainables.train with its reports going to tune.report.
 
-Imported only by workers Ray starts and by sweep.tune_run, never at `import sweep`.
+Imported only by workers Ray starts and by sweep.tune.run, never at `import sweep`.
 
 Each report goes to Tune with the checkpoint written at that step, if any; a retried trial
 (its node was lost) or a resumed sweep continues from tune.get_checkpoint() with the same
@@ -21,7 +21,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sweep.writer import trial_config
+from sweep.store.writer import trial_config
 
 STATE_FILE = "betasweep_sweep_state.json"
 

@@ -2,7 +2,7 @@
 
 Every option is parsed into one SweepSpec and checked (with the storage location and
 the sweep name) before Ray starts: a bad value ends the command with one line and exit
-code 2, and nothing is written. Ray is imported only inside sweep.tune_run.
+code 2, and nothing is written. Ray is imported only inside sweep.tune.run.
 """
 
 from __future__ import annotations
@@ -14,8 +14,7 @@ from pathlib import Path
 
 import typer
 
-from sweep import storage
-from sweep.config_options import trial_options
+from sweep.cli.config_options import trial_options
 from sweep.errors import fail
 from sweep.spec import (
     DEFAULT_BETA,
@@ -27,7 +26,8 @@ from sweep.spec import (
     parse_beta,
     parse_latent,
 )
-from sweep.summary import SweepSummary, list_sweeps, read_summary, status_table, where_text
+from sweep.store import storage
+from sweep.store.summary import SweepSummary, list_sweeps, read_summary, status_table, where_text
 
 OPTUNA_CONCURRENCY = 4  # TPE learns from finished trials: many at once is close to random
 _STORAGE_HELP = "Local directory or s3://bucket/prefix, gs://… holding the sweeps."
@@ -126,7 +126,7 @@ def run_command(
                 f"sweep {spec.name!r} already exists under {root}: continue it with "
                 f"`sweep resume {spec.name} --storage {root}`, or choose another --name"
             )
-        from sweep import tune_run
+        from sweep.tune import run as tune_run
 
         saved = tune_run.read_spec(sweep_dir, spec.name)
         _check_same(saved, spec)
@@ -138,7 +138,7 @@ def run_command(
             f"head node under {root}; use --storage s3://… to keep them off the head",
             file=sys.stderr,
         )
-    from sweep import tune_run
+    from sweep.tune import run as tune_run
 
     _finish(tune_run.start(spec), root)
 
@@ -152,7 +152,7 @@ def resume_command(
 ) -> None:
     """Continue an interrupted sweep: finished trials stay, the others go on from their
     latest checkpoints, and no result row is lost or written twice."""
-    from sweep import tune_run
+    from sweep.tune import run as tune_run
 
     check_address(address)
     root = storage.normalize(storage_root)

@@ -7,9 +7,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from sweep import storage
 from sweep.errors import fail
-from sweep.schema import TRIAL_STATUSES, SchemaError
+from sweep.store import storage
+from sweep.store.schema import TRIAL_STATUSES, SchemaError
 
 FINISHED = ("terminated", "stopped-early", "diverged")
 

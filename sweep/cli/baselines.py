@@ -6,8 +6,8 @@ from pathlib import Path
 
 import typer
 
+from sweep.cli.paths import check_output_file
 from sweep.errors import fail
-from sweep.paths import check_output_file
 
 # CLI spelling -> the paper's row name (metrics.baselines.BUILDERS).
 ROWS = {
@@ -86,8 +86,8 @@ def baselines(
         sim.materialize()
 
     from metrics import table
-    from sweep.parquet import rows_to_table, write_table
-    from sweep.schema import BASELINES_SCHEMA
+    from sweep.store.parquet import rows_to_table, write_table
+    from sweep.store.schema import BASELINES_SCHEMA
 
     options = {
         "PCA": {"components": components, "samples": fit_samples},

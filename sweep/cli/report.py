@@ -7,7 +7,7 @@ from pathlib import Path
 import typer
 
 from sweep.errors import fail
-from sweep.storage import DEFAULT_STORAGE
+from sweep.store.storage import DEFAULT_STORAGE
 
 
 def report(

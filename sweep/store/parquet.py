@@ -1,4 +1,4 @@
-"""Writing and reading the Parquet trial reports against sweep.schema.
+"""Writing and reading the Parquet trial reports against sweep.store.schema.
 
 Every write goes to a temporary file that is renamed into place, so readers (pandas,
 pyarrow.dataset, duckdb, `sweep report`) never see a partial file, even mid-sweep.
@@ -14,7 +14,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from simulators.atomic import atomic_path
-from sweep.schema import SchemaError, check_schema
+from sweep.store.schema import SchemaError, check_schema
 
 
 def rows_to_table(rows: Iterable[Mapping[str, Any]], schema: pa.Schema) -> pa.Table:

@@ -1,7 +1,7 @@
 """Running a sweep on Ray Tune: connect, check the cluster, start or resume, summarise.
 
 The only module that starts Ray. Everything a user typed was validated before any
-function here is called (sweep.cli_sweep); what can only be checked once connected
+function here is called (sweep.cli.sweeps); what can only be checked once connected
 (is there a GPU for --gpus-per-trial, can any node hold one trial) is checked right after
 ray.init, before a file is written, and ends the command the same way (exit code 2).
 """
@@ -19,10 +19,10 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
-from sweep import storage
 from sweep.errors import fail
 from sweep.spec import SweepSpec
-from sweep.summary import SweepSummary, read_summary
+from sweep.store import storage
+from sweep.store.summary import SweepSummary, read_summary
 
 # Trials per GPU by default: 2 (0.5 GPU each). A conservative choice until bench/packing.py
 # has measured aggregate images/s on a GPU (docs/benchmarks.md); override per sweep.
@@ -115,7 +115,7 @@ def _trial_dirname(trial: Any) -> str:
 def _trainable(spec: SweepSpec) -> Any:
     from ray import tune
 
-    from sweep.tune_trainable import run_trial
+    from sweep.tune.trainable import run_trial
 
     # Always both: a GPU-only request would reserve no CPU for the trial's data pipeline.
     resources = {"cpu": spec.cpus_per_trial, "gpu": spec.gpus_per_trial}
@@ -125,8 +125,8 @@ def _trainable(spec: SweepSpec) -> Any:
 def _new_tuner(spec: SweepSpec, sweep_dir: str) -> Any:
     from ray import tune
 
-    from sweep import tune_space
-    from sweep.tune_callback import ParquetCallback
+    from sweep.tune import space as tune_space
+    from sweep.tune.callback import ParquetCallback
 
     return tune.Tuner(
         _trainable(spec),

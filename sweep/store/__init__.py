@@ -1,0 +1,1 @@
+"""The sweep's files: the Parquet schema, reading and writing, storage locations, summaries."""
