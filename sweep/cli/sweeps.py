@@ -27,6 +27,7 @@ from sweep.spec import (
     parse_latent,
 )
 from sweep.store import storage
+from sweep.store.claim import SweepExists, claimed
 from sweep.store.summary import SweepSummary, list_sweeps, read_summary, status_table, where_text
 
 OPTUNA_CONCURRENCY = 4  # TPE learns from finished trials: many at once is close to random
@@ -119,19 +120,6 @@ def run_command(
     if spec.search == "grid" and concurrency is None:
         spec = dataclasses.replace(spec, concurrency=spec.num_trials)
     storage.check_writable(root)
-    sweep_dir = storage.join(root, spec.name)
-    if storage.exists(sweep_dir):
-        if not resume:
-            fail(
-                f"sweep {spec.name!r} already exists under {root}: continue it with "
-                f"`sweep resume {spec.name} --storage {root}`, or choose another --name"
-            )
-        from sweep.tune import run as tune_run
-
-        saved = tune_run.read_spec(sweep_dir, spec.name)
-        _check_same(saved, spec)
-        _finish(tune_run.resume(saved, address), root)
-        return
     if address is not None and address.startswith("ray://") and not storage.is_remote(root):
         print(
             f"sweep: note: with --address {address} the files are written on the cluster's "
@@ -140,7 +128,22 @@ def run_command(
         )
     from sweep.tune import run as tune_run
 
-    _finish(tune_run.start(spec), root)
+    # Claiming the name creates the sweep directory: the storage check that really writes,
+    # and the end of any race with another driver given the same name.
+    try:
+        with claimed(root, spec.name, new=True):
+            summary = tune_run.start(spec)
+    except SweepExists:
+        if not resume:
+            fail(
+                f"sweep {spec.name!r} already exists under {root}: continue it with "
+                f"`sweep resume {spec.name} --storage {root}`, or choose another --name"
+            )
+        with claimed(root, spec.name, new=False):
+            saved = _read_spec_here(root, spec.name)
+            _check_same(saved, spec)
+            summary = tune_run.resume(saved, address)
+    _finish(summary, root)
 
 
 def resume_command(
@@ -156,14 +159,12 @@ def resume_command(
 
     check_address(address)
     root = storage.normalize(storage_root)
-    sweep_dir = storage.join(root, name)
-    spec = tune_run.read_spec(sweep_dir, name)
-    if spec.storage != root:
-        fail(
-            f"sweep {name!r} was created under {spec.storage} and Ray Tune's state points "
-            "there: resume it from that location"
-        )
-    _finish(tune_run.resume(spec, address if address is not None else spec.address), root)
+    if not storage.exists(storage.join(root, name)):
+        fail(f"no sweep named {name!r} under {root} (`sweep ls --storage {root}` lists them)")
+    with claimed(root, name, new=False):
+        spec = _read_spec_here(root, name)
+        summary = tune_run.resume(spec, address if address is not None else spec.address)
+    _finish(summary, root)
 
 
 def status_command(
@@ -196,6 +197,23 @@ def _local_file(path: str, option: str) -> str:
     if not resolved.is_file():
         fail(f"{option} {path}: no such file")
     return str(resolved)  # trials run in other working directories
+
+
+def _read_spec_here(root: str, name: str) -> SweepSpec:
+    """The sweep.json of <root>/<name>, which must describe the sweep at that very place:
+    Ray Tune's saved state (and the callback pickled in it) names the directory the sweep
+    was created in, so a moved or copied sweep would write to, or resume, the original."""
+    from sweep.tune.run import read_spec
+
+    sweep_dir = storage.join(root, name)
+    spec = read_spec(sweep_dir, name)
+    created = storage.join(spec.storage, spec.name)
+    if created != sweep_dir:
+        fail(
+            f"{sweep_dir} holds the sweep created as {created}: a moved or copied sweep "
+            f"cannot be resumed (Ray Tune's state names {created}); resume it there"
+        )
+    return spec
 
 
 def _check_same(saved: SweepSpec, given: SweepSpec) -> None:
