@@ -162,3 +162,34 @@ def test_ray_is_not_even_imported_for_a_bad_input(tmp_path):
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("how", ["renamed", "copied", "moved to another storage"])
+def test_a_moved_or_copied_sweep_is_not_resumed(tmp_path, capsys, how):
+    import shutil
+
+    from sweep.tune.run import write_spec
+
+    original = tmp_path / "sweeps" / "int1"
+    spec = SweepSpec.from_dict({**BASE_SPEC, "name": "int1", "storage": str(original.parent)})
+    write_spec(spec, str(original))
+    target = {
+        "renamed": tmp_path / "sweeps" / "int1-old",
+        "copied": tmp_path / "sweeps" / "int1copy",
+        "moved to another storage": tmp_path / "elsewhere" / "int1",
+    }[how]
+    shutil.copytree(original, target)
+    if how != "copied":
+        shutil.rmtree(original)
+    before = sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*"))
+    argv = ["resume", target.name, "--storage", str(target.parent)]
+    code, err = run(argv, capsys)
+    assert code == 2
+    assert err == (
+        f"sweep: error: {target} holds the sweep created as {original}: a moved or copied "
+        f"sweep cannot be resumed (Ray Tune's state names {original}); resume it there"
+    )
+    run_resume = ["run", "--storage", str(target.parent), "--name", target.name, "--resume"]
+    code, err = run([*run_resume, "--samples", "3", "--latent", "4,8", *GOOD], capsys)
+    assert code == 2 and f"holds the sweep created as {original}" in err
+    assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
