@@ -193,3 +193,15 @@ def test_a_moved_or_copied_sweep_is_not_resumed(tmp_path, capsys, how):
     code, err = run([*run_resume, "--samples", "3", "--latent", "4,8", *GOOD], capsys)
     assert code == 2 and f"holds the sweep created as {original}" in err
     assert sorted(p.relative_to(tmp_path) for p in tmp_path.rglob("*")) == before
+
+
+@pytest.mark.parametrize("case", ["missing", "text", "no imgs", "shape"])
+def test_a_bad_npz_is_refused_before_ray(tmp_path, capsys, case):
+    from test_train_cli import bad_archives
+
+    path, message = bad_archives(tmp_path)[case]
+    before = sorted(tmp_path.iterdir())
+    code, err = run(["run", "--storage", str(tmp_path / "sweeps"), "--npz", str(path)], capsys)
+    assert code == 2 and len(err.splitlines()) == 1
+    assert err.startswith("sweep: error: --npz ") and message in err, err
+    assert sorted(tmp_path.iterdir()) == before

@@ -10,11 +10,11 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import sys
-from pathlib import Path
 
 import typer
 
 from sweep.cli.config_options import trial_options
+from sweep.cli.paths import check_npz
 from sweep.errors import fail
 from sweep.spec import (
     DEFAULT_BETA,
@@ -95,7 +95,7 @@ def run_command(
     if grace_steps is None:
         grace_steps = max(1, max_steps // 8)
     if "npz" in trial:
-        trial["npz"] = _local_file(trial["npz"], "--npz")
+        trial["npz"] = check_npz(trial["npz"])
     root = storage.normalize(storage_root)
     spec = SweepSpec(
         name=name or dt.datetime.now().strftime("sweep-%Y%m%d-%H%M%S"),
@@ -190,13 +190,6 @@ def _concurrency(given: int | None, search: str, samples: int) -> int:
     if given is not None:
         return given
     return OPTUNA_CONCURRENCY if search == "optuna" else samples
-
-
-def _local_file(path: str, option: str) -> str:
-    resolved = Path(path).expanduser().resolve()
-    if not resolved.is_file():
-        fail(f"{option} {path}: no such file")
-    return str(resolved)  # trials run in other working directories
 
 
 def _read_spec_here(root: str, name: str) -> SweepSpec:
