@@ -142,6 +142,32 @@ def test_ls_of_an_empty_storage(tmp_path, capsys):
     assert capsys.readouterr().out.strip() == f"no sweeps under {tmp_path}"
 
 
+def test_ls_lists_every_readable_sweep_and_marks_the_damaged(tmp_path, capsys):
+    from synthetic_sweep import SyntheticTrial, write_sweep
+
+    from sweep.tune.run import write_spec
+
+    for name in ("good", "badjson", "badtrials"):
+        spec = SweepSpec.from_dict({**BASE_SPEC, "name": name, "storage": str(tmp_path)})
+        write_spec(spec, str(tmp_path / name))
+        write_sweep(tmp_path / name, [SyntheticTrial("a", 4.0, 10, 35.0, 0.8)])
+    (tmp_path / "badjson" / "sweep.json").write_text('{"version": 1, "spec": {"na')
+    (tmp_path / "badtrials" / "trials.parquet").write_bytes(b"PAR1 truncated")
+    assert main(["ls", "--storage", str(tmp_path)]) == 0
+    lines = capsys.readouterr().out.strip().splitlines()
+    assert len(lines) == 3
+    assert re.fullmatch(
+        rf"badjson  damaged: {tmp_path}/badjson/sweep.json is not readable JSON \(.*\)", lines[0]
+    )
+    assert re.fullmatch(
+        rf"badtrials  damaged: {tmp_path}/badtrials/trials.parquet: not a readable Parquet .*",
+        lines[1],
+    )
+    assert re.fullmatch(
+        r"good  \S+  optuna beta 1..250 latent 4,8  1 trials: 1 terminated; \d+ rows", lines[2]
+    )
+
+
 def test_an_address_nothing_listens_at_fails_fast():
     from sweep.errors import UserError
     from sweep.tune.run import _check_reachable
