@@ -76,6 +76,7 @@ BASE_SPEC = {
         (["--gpus-per-trial", "-1"], r"--gpus-per-trial must be a number ≥ 0"),
         (["--cpus-per-trial", "0"], r"--cpus-per-trial must be > 0"),
         (["--name", "a/b"], r"--name 'a/b': use letters, digits"),
+        (["--name", "ok\n"], r"--name 'ok\\n': use letters, digits"),
         (["--batch-size", "1"], r"--batch-size: batch_size must be an integer ≥ 2"),
         (["--architecture", "vit"], r"--architecture: architecture must be one of mlp, conv"),
         (["--score-every", "3"], r"--grace-steps 5 is not a multiple of --score-every 3"),
