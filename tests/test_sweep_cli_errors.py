@@ -232,3 +232,26 @@ def test_a_bad_npz_is_refused_before_ray(tmp_path, capsys, case):
     assert code == 2 and len(err.splitlines()) == 1
     assert err.startswith("sweep: error: --npz ") and message in err, err
     assert sorted(tmp_path.iterdir()) == before
+
+
+def test_resume_accepts_the_same_options_written_otherwise(tmp_path, capsys, monkeypatch):
+    from sweep.store.summary import SweepSummary
+    from sweep.tune.run import write_spec
+
+    resumed = []
+
+    def resume(spec, address):
+        resumed.append(spec)
+        return SweepSummary(spec.name, str(tmp_path / "s"))
+
+    monkeypatch.setattr(sweep.tune.run, "resume", resume)
+    saved = SweepSpec.from_dict({**BASE_SPEC, "beta": "1,4", "trial": {}, "storage": str(tmp_path)})
+    write_spec(saved, str(tmp_path / "s"))
+    argv = ["run", "--storage", str(tmp_path), "--name", "s", "--samples", "3", "--resume"]
+    argv += ["--max-steps", "40", "--latent", "8,4", "--beta", "4,1"]
+    for same in ([], ["--batch-size", "64"], ["--score-every", "5", "--report-every", "5"]):
+        code, err = run([*argv, *same], capsys)
+        assert code == 0, err
+        assert resumed.pop() == saved
+    code, err = run([*argv, "--batch-size", "32"], capsys)
+    assert code == 2 and err.endswith("(batch_size: 64 then, 32 now)")

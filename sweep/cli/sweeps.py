@@ -10,11 +10,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import sys
+from typing import Any
 
 import typer
 
 from sweep.cli.config_options import trial_options
 from sweep.cli.paths import check_npz
+from sweep.domains import Domain
 from sweep.errors import fail
 from sweep.spec import (
     DEFAULT_BETA,
@@ -210,15 +212,45 @@ def _read_spec_here(root: str, name: str) -> SweepSpec:
 
 
 def _check_same(saved: SweepSpec, given: SweepSpec) -> None:
-    """`sweep run --resume` continues a sweep only under the options it was started with."""
-    ignore = {"address", "gpus_per_trial", "name"}  # where it runs may change; GPUs resolved
-    old, new = saved.to_dict(), given.to_dict()
-    changed = [k for k in old if k not in ignore and old[k] != new[k]]
-    if given.gpus_per_trial is not None and given.gpus_per_trial != saved.gpus_per_trial:
-        changed.append("gpus_per_trial")
+    """`sweep run --resume` continues a sweep only under the options it was started with,
+    compared as they resolve: a default typed out (--batch-size 64) or a list in another
+    order (--beta 4,1 for 1,4) is the same sweep."""
+    if given.gpus_per_trial is None:  # decided when the sweep started: the saved one holds
+        given = dataclasses.replace(given, gpus_per_trial=saved.gpus_per_trial)
+    old, new = _resolved(saved), _resolved(given)
+    changed = [k for k in old if old[k] != new[k]]
     if changed:
-        detail = "; ".join(f"{k}: {old[k]!r} then, {new[k]!r} now" for k in changed)
+        texts = (saved.to_dict(), given.to_dict())
+        detail = "; ".join(_change(k, old, new, *texts) for k in changed)
         fail(f"sweep {saved.name!r} was started with other options ({detail})")
+
+
+_NOT_COMPARED = {"address", "name", "trial"}  # where it runs may change; trial: as resolved
+_SEARCHED = ("beta", "beta_norm", "latent_size")
+
+
+def _resolved(spec: SweepSpec) -> dict[str, Any]:
+    """What a sweep runs, free of how it was typed: each domain as its kind and its set of
+    values, and every trial option with its default or sweep-chosen value filled in."""
+    values = {k: v for k, v in spec.to_dict().items() if k not in _NOT_COMPARED}
+    for name in ("beta", "beta_norm", "latent"):
+        domain = getattr(spec, name)
+        values[name] = None if domain is None else _domain_key(domain)
+    config = spec.base_config().to_dict()
+    values.update({f"trial.{k}": v for k, v in config.items() if k not in _SEARCHED})
+    return values
+
+
+def _domain_key(domain: Domain) -> tuple:
+    if domain.is_range:
+        return ("range", *domain.values)
+    return ("values", *sorted(set(domain.values)))
+
+
+def _change(key: str, old: dict, new: dict, old_text: dict, new_text: dict) -> str:
+    if key.startswith("trial."):
+        return f"{key.removeprefix('trial.')}: {old[key]!r} then, {new[key]!r} now"
+    return f"{key}: {old_text[key]!r} then, {new_text[key]!r} now"
 
 
 def _finish(summary: SweepSummary, root: str) -> None:
