@@ -152,10 +152,35 @@ def test_an_empty_sweep(tmp_path):
 
 
 def test_a_sweep_without_results_yet(tmp_path):
-    directory = write_sweep(tmp_path / "s", [SyntheticTrial("a", 4.0, 10, 35.0, 0.8)])
+    running = SyntheticTrial("a", 4.0, 10, 35.0, 0.8, status="running")
+    directory = write_sweep(tmp_path / "s", [running])
     for part in (directory / "results").iterdir():
         part.unlink()
     expect_failure("no results yet", directory)
+
+
+def test_a_sweep_whose_trials_all_failed(tmp_path):
+    failed = [
+        SyntheticTrial(t, 4.0, 10, 35.0, None, status="error", extra={"message": message})
+        for t, message in (("a", "ValueError: not a dSprites archive"), ("b", None))
+    ]
+    directory = write_sweep(tmp_path / "s", failed)
+    for part in (directory / "results").iterdir():
+        part.unlink()
+    expect_failure(
+        r"^sweep 's' has ended and all 2 of its trials failed before reporting a result "
+        r"\(`sweep status s` lists why\); a: ValueError: not a dSprites archive$",
+        directory,
+    )
+
+
+def test_a_started_sweep_without_trials_yet(tmp_path):
+    (tmp_path / "sweep.json").write_text("{}")
+    expect_failure(
+        r"^sweep 's' has started but recorded no trial yet \(no .*trials.parquet\); run the "
+        r"report again once trials have reported$",
+        tmp_path,
+    )
 
 
 def test_an_unknown_schema_version(tmp_path):
