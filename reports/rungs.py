@@ -48,8 +48,8 @@ def asha_rungs(trials: list[Trial], sweep_dir: Path | None = None) -> Rungs:
 
 
 def _read_spec(path: Path) -> tuple[int, int, int] | None:
-    """(grace_steps, reduction_factor, max_steps) of sweep.json; None if absent or if it
-    predates these fields. A file that is not JSON is an error: the sweep is damaged."""
+    """(grace_steps, reduction_factor, max_steps) of sweep.json's spec; None if absent or
+    if it predates these fields. A file that is not JSON is an error: the sweep is damaged."""
     if not path.is_file():
         return None
     try:
@@ -58,7 +58,10 @@ def _read_spec(path: Path) -> tuple[int, int, int] | None:
         fail(f"{path}: not a readable sweep specification ({error})")
     if not isinstance(values, dict):
         fail(f"{path}: not a sweep specification (expected a JSON object)")
-    numbers = [values.get(k) for k in ("grace_steps", "reduction_factor", "max_steps")]
+    spec = values.get("spec")  # sweep.tune.run.write_spec: {"version", "created_at", "spec"}
+    if not isinstance(spec, dict):
+        return None
+    numbers = [spec.get(k) for k in ("grace_steps", "reduction_factor", "max_steps")]
     if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in numbers):
         return None
     grace, factor, last = numbers

@@ -26,6 +26,8 @@ from sweep.store.schema import TRIAL_STATUSES, SchemaError
 RESULTS_DIR = "results"
 TRIALS_FILE = "trials.parquet"
 BASELINES_FILE = "baselines.parquet"
+SPEC_FILE = "sweep.json"  # sweep.store.storage.SPEC_FILE: written when the sweep starts
+LOCK_FILE = ".driver.lock"  # sweep.store.claim.LOCK_FILE: held while a driver runs it
 
 _RESULT_COLUMNS = [
     "trial_id",
@@ -106,6 +108,11 @@ def load_sweep(directory: Path, name: str, baselines: Path | None = None) -> Swe
         fail(f"no sweep {name!r}: {directory} is not a directory")
     trials_file = directory / TRIALS_FILE
     if not trials_file.is_file():
+        if any((directory / f).is_file() for f in (SPEC_FILE, LOCK_FILE)):
+            fail(
+                f"sweep {name!r} has started but recorded no trial yet (no {trials_file}); "
+                "run the report again once trials have reported"
+            )
         fail(f"{directory}: no {TRIALS_FILE}; is this a betasweep sweep directory?")
     results_dir = directory / RESULTS_DIR
     try:
@@ -117,12 +124,32 @@ def load_sweep(directory: Path, name: str, baselines: Path | None = None) -> Swe
     if not trial_rows and results is None:
         fail(f"sweep {name!r} is empty: {trials_file} lists no trials")
     if results is None or results.num_rows == 0:
+        _fail_without_results(name, trial_rows)
         fail(
             f"sweep {name!r} has no results yet ({results_dir} holds no Parquet parts); "
             "run the report again once trials have reported"
         )
     trials = _summarise(trial_rows, results)
     return Sweep(name, directory, trials, baseline_rows, baselines_source)
+
+
+def _fail_without_results(name: str, trial_rows: list[dict[str, Any]]) -> None:
+    """A sweep that has ended with no result at all: say how its trials ended."""
+    statuses = [row.get("status") for row in trial_rows]
+    if not trial_rows or any(s in ("pending", "running") for s in statuses):
+        return  # still going: "no results yet"
+    failed = [row for row in trial_rows if row.get("status") == "error"]
+    first = next((row for row in failed if row.get("message")), None)
+    cause = f"; {first['trial_id']}: {first['message']}" if first else ""
+    if len(failed) == len(trial_rows):
+        fail(
+            f"sweep {name!r} has ended and all {len(failed)} of its trials failed before "
+            f"reporting a result (`sweep status {name}` lists why){cause}"
+        )
+    fail(
+        f"sweep {name!r} has ended without any result: {len(trial_rows)} trials, "
+        f"{len(failed)} failed (`sweep status {name}` lists them){cause}"
+    )
 
 
 def _has_parts(results_dir: Path) -> bool:

@@ -32,7 +32,7 @@ SEARCHES = ("optuna", "random", "grid")
 # The sweep sets these TrialConfig fields itself; they are not trial pass-through options.
 SWEEP_OWNED_FIELDS = ("beta", "beta_norm", "latent_size", "steps", "seed", "device")
 DEFAULT_BETA = "1..250"  # the paper's Figure 6 spans β from 1 to a few hundred
-NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
+NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")  # fullmatch: "$" allows a final "\n"
 # On CPU the "fast" protocol takes minutes per score; "tiny" keeps a laptop sweep at minutes.
 CPU_SCORE_PROTOCOL = "tiny"
 
@@ -161,7 +161,7 @@ def default_report_every(grace_steps: int) -> int:
 
 
 def _validate(spec: SweepSpec) -> None:
-    if not NAME_PATTERN.match(spec.name):
+    if not NAME_PATTERN.fullmatch(spec.name):
         fail(
             f"--name {spec.name!r}: use letters, digits, '.', '_' and '-' (at most 100, "
             "not starting with '.', '_' or '-')"

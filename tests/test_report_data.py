@@ -3,7 +3,6 @@ of a sweep built from known results, the rungs, and every kind of bad input."""
 
 from __future__ import annotations
 
-import json
 import math
 
 import pyarrow as pa
@@ -92,9 +91,31 @@ def test_rungs_come_from_pruned_trials_without_a_spec(known):
 
 
 def test_rungs_come_from_sweep_json_when_present(tmp_path, known):
-    (tmp_path / "sweep.json").write_text(
-        json.dumps({"grace_steps": 100, "reduction_factor": 3, "max_steps": 1000})
+    from sweep.spec import SweepSpec
+    from sweep.tune.run import write_spec
+
+    spec = SweepSpec.from_dict(
+        {
+            "name": "s",
+            "storage": str(tmp_path.parent),
+            "beta": "1..250",
+            "beta_norm": None,
+            "latent": "10",
+            "samples": 4,
+            "max_steps": 1000,
+            "grace_steps": 100,
+            "reduction_factor": 3,
+            "metric": "recon",
+            "search": "random",
+            "concurrency": 4,
+            "cpus_per_trial": 1.0,
+            "gpus_per_trial": 0.0,
+            "address": None,
+            "seed": 0,
+            "max_failures": 3,
+        }
     )
+    write_spec(spec, str(tmp_path))  # sweep.json exactly as `sweep run` writes it
     rungs = asha_rungs(known.trials, tmp_path)
     assert rungs.steps == [100, 300, 900] and "sweep.json" in rungs.source
 
@@ -131,10 +152,35 @@ def test_an_empty_sweep(tmp_path):
 
 
 def test_a_sweep_without_results_yet(tmp_path):
-    directory = write_sweep(tmp_path / "s", [SyntheticTrial("a", 4.0, 10, 35.0, 0.8)])
+    running = SyntheticTrial("a", 4.0, 10, 35.0, 0.8, status="running")
+    directory = write_sweep(tmp_path / "s", [running])
     for part in (directory / "results").iterdir():
         part.unlink()
     expect_failure("no results yet", directory)
+
+
+def test_a_sweep_whose_trials_all_failed(tmp_path):
+    failed = [
+        SyntheticTrial(t, 4.0, 10, 35.0, None, status="error", extra={"message": message})
+        for t, message in (("a", "ValueError: not a dSprites archive"), ("b", None))
+    ]
+    directory = write_sweep(tmp_path / "s", failed)
+    for part in (directory / "results").iterdir():
+        part.unlink()
+    expect_failure(
+        r"^sweep 's' has ended and all 2 of its trials failed before reporting a result "
+        r"\(`sweep status s` lists why\); a: ValueError: not a dSprites archive$",
+        directory,
+    )
+
+
+def test_a_started_sweep_without_trials_yet(tmp_path):
+    (tmp_path / "sweep.json").write_text("{}")
+    expect_failure(
+        r"^sweep 's' has started but recorded no trial yet \(no .*trials.parquet\); run the "
+        r"report again once trials have reported$",
+        tmp_path,
+    )
 
 
 def test_an_unknown_schema_version(tmp_path):

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 
 import duckdb
@@ -145,6 +146,7 @@ def test_stale_temporaries_are_removed_and_never_read(tmp_path):
     writer.flush()
     stale = tmp_path / "s" / "results" / ".part-000002.parquet.1234abcd.tmp"
     stale.write_bytes(b"half a file")
+    os.utime(stale, (0, 0))  # a killed writer's, long ago (a fresh one may be in progress)
     assert len(storage.list_files(str(tmp_path / "s" / "results"), ".parquet")) == 1
     open_writer(tmp_path)
     assert not stale.exists()

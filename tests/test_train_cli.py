@@ -103,3 +103,36 @@ def test_bad_paths_fail_in_one_line(tmp_path, capsys):
         assert main([*BASE, "--device", "cuda", "--out", str(out)]) == 2
         assert "CUDA is not available" in capsys.readouterr().err
         assert not out.exists()
+
+
+def bad_archives(directory) -> dict[str, tuple[object, str]]:
+    """--npz values that are no dSprites archive, and what the error says of each."""
+    import numpy as np
+
+    wrong_shape = directory / "wrong_shape.npz"
+    np.savez(
+        wrong_shape,
+        imgs=np.zeros((2, 32, 32), np.uint8),
+        latents_classes=np.zeros((2, 6), np.int64),
+        latents_values=np.zeros((2, 6)),
+    )
+    no_imgs = directory / "no_imgs.npz"
+    np.savez(no_imgs, latents_classes=np.zeros((2, 6), np.int64))
+    text = directory / "text.npz"
+    text.write_text("not an archive")
+    return {
+        "missing": (directory / "absent.npz", "absent.npz: no such file"),
+        "text": (text, "text.npz is not a dSprites archive: not a NumPy .npz archive"),
+        "no imgs": (no_imgs, "no_imgs.npz is not a dSprites archive: missing key(s) imgs"),
+        "shape": (wrong_shape, r"imgs has shape (2, 32, 32), expected (n, 64, 64)"),
+    }
+
+
+@pytest.mark.parametrize("case", ["missing", "text", "no imgs", "shape"])
+def test_a_bad_npz_fails_in_one_line_before_any_work(tmp_path, capsys, case):
+    path, message = bad_archives(tmp_path)[case]
+    out = tmp_path / "run"
+    assert main([*BASE, "--npz", str(path), "--out", str(out)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("sweep: error: --npz ") and message in err and "\n" not in err, err
+    assert not out.exists()

@@ -19,3 +19,16 @@ def check_output_file(path: Path, suffixes: tuple[str, ...]) -> None:
         fail(f"{path}: directory {parent} is not writable")
     if path.is_dir():
         fail(f"{path} is a directory")
+
+
+def check_npz(path: str) -> str:
+    """An --npz that is a dSprites archive by its keys, shapes and dtypes (read from the
+    headers, not the 3 GB of images), as an absolute path: trials run elsewhere."""
+    from simulators.npz import NpzFormatError, check_archive
+
+    resolved = Path(path).expanduser().resolve()
+    try:
+        check_archive(resolved)
+    except NpzFormatError as error:
+        fail(f"--npz {error}")
+    return str(resolved)

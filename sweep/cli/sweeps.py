@@ -10,11 +10,13 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import sys
-from pathlib import Path
+from typing import Any
 
 import typer
 
 from sweep.cli.config_options import trial_options
+from sweep.cli.paths import check_npz
+from sweep.domains import Domain
 from sweep.errors import fail
 from sweep.spec import (
     DEFAULT_BETA,
@@ -27,6 +29,7 @@ from sweep.spec import (
     parse_latent,
 )
 from sweep.store import storage
+from sweep.store.claim import SweepExists, claimed
 from sweep.store.summary import SweepSummary, list_sweeps, read_summary, status_table, where_text
 
 OPTUNA_CONCURRENCY = 4  # TPE learns from finished trials: many at once is close to random
@@ -94,7 +97,7 @@ def run_command(
     if grace_steps is None:
         grace_steps = max(1, max_steps // 8)
     if "npz" in trial:
-        trial["npz"] = _local_file(trial["npz"], "--npz")
+        trial["npz"] = check_npz(trial["npz"])
     root = storage.normalize(storage_root)
     spec = SweepSpec(
         name=name or dt.datetime.now().strftime("sweep-%Y%m%d-%H%M%S"),
@@ -119,19 +122,6 @@ def run_command(
     if spec.search == "grid" and concurrency is None:
         spec = dataclasses.replace(spec, concurrency=spec.num_trials)
     storage.check_writable(root)
-    sweep_dir = storage.join(root, spec.name)
-    if storage.exists(sweep_dir):
-        if not resume:
-            fail(
-                f"sweep {spec.name!r} already exists under {root}: continue it with "
-                f"`sweep resume {spec.name} --storage {root}`, or choose another --name"
-            )
-        from sweep.tune import run as tune_run
-
-        saved = tune_run.read_spec(sweep_dir, spec.name)
-        _check_same(saved, spec)
-        _finish(tune_run.resume(saved, address), root)
-        return
     if address is not None and address.startswith("ray://") and not storage.is_remote(root):
         print(
             f"sweep: note: with --address {address} the files are written on the cluster's "
@@ -140,7 +130,22 @@ def run_command(
         )
     from sweep.tune import run as tune_run
 
-    _finish(tune_run.start(spec), root)
+    # Claiming the name creates the sweep directory: the storage check that really writes,
+    # and the end of any race with another driver given the same name.
+    try:
+        with claimed(root, spec.name, new=True):
+            summary = tune_run.start(spec)
+    except SweepExists:
+        if not resume:
+            fail(
+                f"sweep {spec.name!r} already exists under {root}: continue it with "
+                f"`sweep resume {spec.name} --storage {root}`, or choose another --name"
+            )
+        with claimed(root, spec.name, new=False):
+            saved = _read_spec_here(root, spec.name)
+            _check_same(saved, spec)
+            summary = tune_run.resume(saved, address)
+    _finish(summary, root)
 
 
 def resume_command(
@@ -156,14 +161,12 @@ def resume_command(
 
     check_address(address)
     root = storage.normalize(storage_root)
-    sweep_dir = storage.join(root, name)
-    spec = tune_run.read_spec(sweep_dir, name)
-    if spec.storage != root:
-        fail(
-            f"sweep {name!r} was created under {spec.storage} and Ray Tune's state points "
-            "there: resume it from that location"
-        )
-    _finish(tune_run.resume(spec, address if address is not None else spec.address), root)
+    if not storage.exists(storage.join(root, name)):
+        fail(f"no sweep named {name!r} under {root} (`sweep ls --storage {root}` lists them)")
+    with claimed(root, name, new=False):
+        spec = _read_spec_here(root, name)
+        summary = tune_run.resume(spec, address if address is not None else spec.address)
+    _finish(summary, root)
 
 
 def status_command(
@@ -191,23 +194,63 @@ def _concurrency(given: int | None, search: str, samples: int) -> int:
     return OPTUNA_CONCURRENCY if search == "optuna" else samples
 
 
-def _local_file(path: str, option: str) -> str:
-    resolved = Path(path).expanduser().resolve()
-    if not resolved.is_file():
-        fail(f"{option} {path}: no such file")
-    return str(resolved)  # trials run in other working directories
+def _read_spec_here(root: str, name: str) -> SweepSpec:
+    """The sweep.json of <root>/<name>, which must describe the sweep at that very place:
+    Ray Tune's saved state (and the callback pickled in it) names the directory the sweep
+    was created in, so a moved or copied sweep would write to, or resume, the original."""
+    from sweep.tune.run import read_spec
+
+    sweep_dir = storage.join(root, name)
+    spec = read_spec(sweep_dir, name)
+    created = storage.join(spec.storage, spec.name)
+    if created != sweep_dir:
+        fail(
+            f"{sweep_dir} holds the sweep created as {created}: a moved or copied sweep "
+            f"cannot be resumed (Ray Tune's state names {created}); resume it there"
+        )
+    return spec
 
 
 def _check_same(saved: SweepSpec, given: SweepSpec) -> None:
-    """`sweep run --resume` continues a sweep only under the options it was started with."""
-    ignore = {"address", "gpus_per_trial", "name"}  # where it runs may change; GPUs resolved
-    old, new = saved.to_dict(), given.to_dict()
-    changed = [k for k in old if k not in ignore and old[k] != new[k]]
-    if given.gpus_per_trial is not None and given.gpus_per_trial != saved.gpus_per_trial:
-        changed.append("gpus_per_trial")
+    """`sweep run --resume` continues a sweep only under the options it was started with,
+    compared as they resolve: a default typed out (--batch-size 64) or a list in another
+    order (--beta 4,1 for 1,4) is the same sweep."""
+    if given.gpus_per_trial is None:  # decided when the sweep started: the saved one holds
+        given = dataclasses.replace(given, gpus_per_trial=saved.gpus_per_trial)
+    old, new = _resolved(saved), _resolved(given)
+    changed = [k for k in old if old[k] != new[k]]
     if changed:
-        detail = "; ".join(f"{k}: {old[k]!r} then, {new[k]!r} now" for k in changed)
+        texts = (saved.to_dict(), given.to_dict())
+        detail = "; ".join(_change(k, old, new, *texts) for k in changed)
         fail(f"sweep {saved.name!r} was started with other options ({detail})")
+
+
+_NOT_COMPARED = {"address", "name", "trial"}  # where it runs may change; trial: as resolved
+_SEARCHED = ("beta", "beta_norm", "latent_size")
+
+
+def _resolved(spec: SweepSpec) -> dict[str, Any]:
+    """What a sweep runs, free of how it was typed: each domain as its kind and its set of
+    values, and every trial option with its default or sweep-chosen value filled in."""
+    values = {k: v for k, v in spec.to_dict().items() if k not in _NOT_COMPARED}
+    for name in ("beta", "beta_norm", "latent"):
+        domain = getattr(spec, name)
+        values[name] = None if domain is None else _domain_key(domain)
+    config = spec.base_config().to_dict()
+    values.update({f"trial.{k}": v for k, v in config.items() if k not in _SEARCHED})
+    return values
+
+
+def _domain_key(domain: Domain) -> tuple:
+    if domain.is_range:
+        return ("range", *domain.values)
+    return ("values", *sorted(set(domain.values)))
+
+
+def _change(key: str, old: dict, new: dict, old_text: dict, new_text: dict) -> str:
+    if key.startswith("trial."):
+        return f"{key.removeprefix('trial.')}: {old[key]!r} then, {new[key]!r} now"
+    return f"{key}: {old_text[key]!r} then, {new_text[key]!r} now"
 
 
 def _finish(summary: SweepSummary, root: str) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 import typer
 
 from sweep.cli.config_options import trial_options
+from sweep.cli.paths import check_npz
 from sweep.errors import fail
 
 SWEEP_NAME = "train"
@@ -46,6 +47,8 @@ def train_command(
     # Everything the user gave is checked before anything is written (train() checks the
     # same again; a checkpoint is read twice, which is cheap next to training).
     try:
+        if trial.get("npz") is not None:
+            trial["npz"] = check_npz(trial["npz"])
         config = TrialConfig.from_dict(trial)
         device = device_of(config)
         Speed.auto(device, config.architecture)  # a bad BETASWEEP_SPEED fails here, not later

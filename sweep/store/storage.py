@@ -14,9 +14,10 @@ Layout under <storage>/<name>/:
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
-import os
+import time
 from pathlib import Path
 from typing import Any
 
@@ -106,11 +107,9 @@ def list_files(location: str, suffix: str) -> list[str]:
 
 
 def check_writable(storage: str) -> None:
-    """Fail unless sweeps can be created under a local `storage` (it may not exist yet).
-
-    Object-store permissions cannot be checked without writing; Ray Tune checks them
-    when the sweep starts (its storage validation marker).
-    """
+    """Fail early, with the clearest message, where a local `storage` is plainly no
+    directory. Whether it can really be written is found out by creating the sweep
+    directory and its lock file (sweep.store.claim), still before Ray starts."""
     if is_remote(storage):
         return
     path = Path(storage)
@@ -121,8 +120,6 @@ def check_writable(storage: str) -> None:
         fail(f"--storage {storage}: no existing parent directory")
     if not existing.is_dir():
         fail(f"--storage {storage}: {existing} is a file, not a directory")
-    if not os.access(existing, os.W_OK | os.X_OK):
-        fail(f"--storage {storage}: {existing} is not writable")
 
 
 def write_bytes(location: str, data: bytes) -> None:
@@ -135,6 +132,11 @@ def write_bytes(location: str, data: bytes) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(target) as tmp:
         tmp.write_bytes(data)
+
+
+def delete_file(location: str) -> None:
+    fs, path = _fs(location)
+    fs.delete_file(path)
 
 
 def read_bytes(location: str) -> bytes:
@@ -175,11 +177,21 @@ def read_parquet(location: str, kind: str, columns: list[str] | None = None) -> 
         raise SchemaError(f"{location}: not a readable Parquet file ({error})") from None
 
 
-def remove_stale_temporaries(directory: str) -> int:
-    """Delete hidden *.tmp files a killed writer left in a local `directory`."""
+# A temporary older than this is a killed writer's: writing one Parquet part or trials.parquet
+# takes well under a second, so a younger one may be a live writer's file in progress.
+STALE_TEMPORARY_S = 600.0
+
+
+def remove_stale_temporaries(directory: str, older_than_s: float = STALE_TEMPORARY_S) -> int:
+    """Delete hidden *.tmp files a killed writer left in a local `directory`; recent ones
+    stay (another process, a `sweep report` say, may be writing them)."""
     if is_remote(directory) or not Path(directory).is_dir():
         return 0
-    stale = [p for p in Path(directory).glob(".*.tmp") if p.is_file()]
-    for path in stale:
-        path.unlink(missing_ok=True)
-    return len(stale)
+    cutoff = time.time() - older_than_s
+    removed = 0
+    for path in Path(directory).glob(".*.tmp"):
+        with contextlib.suppress(FileNotFoundError):
+            if path.is_file() and path.stat().st_mtime < cutoff:
+                path.unlink()
+                removed += 1
+    return removed

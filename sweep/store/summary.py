@@ -7,7 +7,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from typing import Any
 
-from sweep.errors import fail
+from sweep.errors import UserError, fail
 from sweep.store import storage
 from sweep.store.schema import TRIAL_STATUSES, SchemaError
 
@@ -100,7 +100,8 @@ def where_text(summary: SweepSummary, storage_root: str) -> str:
 
 
 def list_sweeps(storage_root: str) -> str:
-    """`sweep ls`: one line per sweep under `storage_root`."""
+    """`sweep ls`: one line per sweep under `storage_root`; a damaged one says what is wrong
+    with it, and the others are listed all the same."""
     names = [
         name
         for name in storage.list_dirs(storage_root)
@@ -110,16 +111,28 @@ def list_sweeps(storage_root: str) -> str:
         return f"no sweeps under {storage_root}"
     lines = []
     for name in names:
-        sweep_dir = storage.join(storage_root, name)
-        saved = storage.read_json(storage.join(sweep_dir, storage.SPEC_FILE))
-        spec = saved.get("spec", {})
-        searched = (
-            f"beta {spec.get('beta')}" if spec.get("beta") else f"beta_norm {spec.get('beta_norm')}"
-        )
-        summary = read_summary(sweep_dir, name)
-        lines.append(
-            f"{name}  {saved.get('created_at', '?')}  {spec.get('search')} {searched} "
-            f"latent {spec.get('latent')}  {len(summary.trials)} trials: "
-            f"{summary.counts_text()}; {summary.rows} rows"
-        )
+        try:
+            lines.append(_sweep_line(storage.join(storage_root, name), name))
+        except (UserError, ValueError, OSError) as error:
+            lines.append(f"{name}  damaged: {error}")
     return "\n".join(lines)
+
+
+def _sweep_line(sweep_dir: str, name: str) -> str:
+    location = storage.join(sweep_dir, storage.SPEC_FILE)
+    try:
+        saved = storage.read_json(location)
+    except ValueError as error:
+        raise ValueError(f"{location} is not readable JSON ({error})") from None
+    spec = saved.get("spec") if isinstance(saved, dict) else None
+    if not isinstance(spec, dict):
+        raise ValueError(f"{location} holds no sweep specification")
+    searched = (
+        f"beta {spec.get('beta')}" if spec.get("beta") else f"beta_norm {spec.get('beta_norm')}"
+    )
+    summary = read_summary(sweep_dir, name)
+    return (
+        f"{name}  {saved.get('created_at', '?')}  {spec.get('search')} {searched} "
+        f"latent {spec.get('latent')}  {len(summary.trials)} trials: "
+        f"{summary.counts_text()}; {summary.rows} rows"
+    )

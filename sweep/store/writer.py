@@ -153,6 +153,9 @@ class SweepWriter:
         """Write the buffered rows as a new part, then the trial summaries."""
         if self._buffer:
             part = storage.join(self.results_dir, f"part-{self._next_part:06d}.parquet")
+            while storage.exists(part):  # never replace a part (one driver holds the sweep)
+                self._next_part += 1
+                part = storage.join(self.results_dir, f"part-{self._next_part:06d}.parquet")
             storage.write_parquet(rows_to_table(self._buffer, RESULTS_SCHEMA), part)
             self._next_part += 1
             self._buffer = []

@@ -9,31 +9,77 @@ every row up to a restorable checkpoint on disk first.
 
 from __future__ import annotations
 
+import re
 import sys
+from pathlib import Path
 from typing import Any
 
 from ray.tune import Callback
 
 from sweep.store.writer import SweepWriter, trial_config
 
+# pyarrow's filesystems name themselves by type, not by URI scheme: GCS is "gcs" for gs://.
+_URI_SCHEMES = {"gcs": "gs"}
+
 
 def checkpoint_location(checkpoint: Any, sweep_dir: str) -> str:
     """Where a persisted Tune checkpoint lives: relative to the sweep directory when inside
-    it (always, in practice), so a sweep copied down from S3 or moved keeps working."""
+    it (always, in practice), so a sweep copied down from S3 or GCS, or moved, keeps
+    working; otherwise its absolute path or URI."""
     kind = checkpoint.filesystem.type_name
-    location = checkpoint.path if kind == "local" else f"{kind}://{checkpoint.path}"
-    prefix = sweep_dir.rstrip("/") + "/"
-    return location[len(prefix) :] if location.startswith(prefix) else location
+    path = checkpoint.path.rstrip("/")
+    # Compared without the scheme: a remote filesystem's paths are "bucket/key".
+    inside = sweep_dir.split("://", 1)[-1].rstrip("/") + "/"
+    if path.startswith(inside):
+        return path[len(inside) :]
+    return path if kind == "local" else f"{_URI_SCHEMES.get(kind, kind)}://{path}"
 
 
 def _error_message(trial: Any) -> str:
-    """The last line of the trial's error (the exception), else a pointer to its logs."""
+    """The first line of the trial's latest error, as "Type: message (see …/error.txt)".
+
+    Read from the driver's local copy Tune writes as the error happens (error.pkl, else
+    error.txt): the copy in the sweep's storage, which trial.get_error() reads, is written
+    only at Tune's next sync, after this callback has run.
+    """
     try:
-        error = trial.get_error()
-    except Exception:  # reading the error file must not break the sweep's bookkeeping
-        error = None
-    text = str(error).strip().splitlines() if error is not None else []
-    return text[-1] if text else f"trial {trial.trial_id} failed; see its error.txt"
+        headline = _error_headline(trial)
+    except Exception:  # reading the error must never break the sweep's bookkeeping
+        headline = None
+    headline = headline or f"trial {trial.trial_id} failed"
+    try:
+        storage = trial.storage
+        where = f"{storage.trial_fs_path.rstrip('/')}/error.txt"
+        kind = storage.storage_filesystem.type_name
+        if kind != "local":
+            where = f"{_URI_SCHEMES.get(kind, kind)}://{where}"
+    except Exception:
+        return f"{headline} (see the trial's error.txt)"
+    return f"{headline} (see {where})"
+
+
+def _error_headline(trial: Any) -> str | None:
+    import cloudpickle
+
+    pickled = Path(trial.pickled_error_file or "")
+    if trial.pickled_error_file and pickled.is_file():
+        with open(pickled, "rb") as handle:
+            error = cloudpickle.load(handle)
+        cause = getattr(error, "cause", None)  # a RayTaskError wraps the trial's exception
+        if isinstance(cause, BaseException):
+            return _first_line(f"{type(cause).__name__}: {cause}")
+        return _first_line(str(error))  # e.g. RayActorError: the worker process died
+    text = Path(trial.error_file).read_text() if trial.error_file else ""
+    latest = text.rsplit("Failure # ", 1)[-1].splitlines()[1:]  # after its header line
+    exception = [line for line in latest if _EXCEPTION_LINE.match(line)]
+    return exception[0] if exception else _first_line("\n".join(latest))
+
+
+_EXCEPTION_LINE = re.compile(r"^[A-Za-z_][\w.]*(Error|Exception|Exit|Interrupt)\b.*")
+
+
+def _first_line(text: str) -> str | None:
+    return next((line.strip() for line in text.splitlines() if line.strip()), None)
 
 
 def _describe(trial: Any) -> str:
@@ -110,8 +156,10 @@ class ParquetCallback(Callback):
         self._say_end(trial)
 
     def on_trial_error(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
+        # Tune counts the failure that ended the trial; the column counts restarts survived.
+        failures = max(0, trial.num_failures - 1)
         self.writer.finished(
-            trial.trial_id, trial.config, error=_error_message(trial), failures=trial.num_failures
+            trial.trial_id, trial.config, error=_error_message(trial), failures=failures
         )
         self._say_end(trial)
 

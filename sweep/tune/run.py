@@ -186,7 +186,7 @@ def read_spec(sweep_dir: str, name: str) -> SweepSpec:
 
 
 def start(spec: SweepSpec) -> SweepSummary:
-    """Run a new sweep to its end (the caller checked that its name is free)."""
+    """Run a new sweep to its end (the caller has claimed its directory: sweep.store.claim)."""
     sweep_dir = storage.join(spec.storage, spec.name)
     with ray_session(spec.address):
         spec = resolve_resources(spec)
