@@ -33,8 +33,10 @@ SEARCHES = ("optuna", "random", "grid")
 SWEEP_OWNED_FIELDS = ("beta", "beta_norm", "latent_size", "steps", "seed", "device")
 DEFAULT_BETA = "1..250"  # the paper's Figure 6 spans β from 1 to a few hundred
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-# On CPU the "fast" protocol takes minutes per score; "tiny" keeps a laptop sweep at minutes.
-CPU_SCORE_PROTOCOL = "tiny"
+# On CPU a sweep scores with "fast" (L = 64, within about a point of "paper"), in the loop
+# and at the end, but only at ASHA's rungs and the last step: "tiny" (L = 8) reads up to
+# 39 points below "paper", too far to rank trials by (docs/benchmarks.md has both timings).
+CPU_SCORE_PROTOCOL = "fast"
 
 
 @dataclass(frozen=True)
@@ -97,10 +99,14 @@ class SweepSpec:
 
     def trial_options(self) -> dict[str, Any]:
         """The user's trial options plus the step intervals and score protocols the sweep
-        chooses for those left out (module docstring). The protocols default to "tiny"
-        when trials run on CPU (a "fast" score there takes minutes)."""
+        chooses for those left out (module docstring). When trials run on CPU both
+        protocols default to CPU_SCORE_PROTOCOL, scored only at ASHA's rungs (score_growth
+        = the reduction factor) and the last step: one protocol for every score of the
+        sweep, at a cost a laptop can pay."""
         trial = dict(self.trial)
         trial.setdefault("report_every", default_report_every(self.grace_steps))
+        if self.gpus_per_trial == 0 and "score_every" not in trial:
+            trial.setdefault("score_growth", self.reduction_factor)
         trial.setdefault("score_every", self.grace_steps)
         trial.setdefault("checkpoint_every", trial["score_every"] or self.grace_steps)
         if self.gpus_per_trial == 0:
@@ -158,6 +164,15 @@ def default_report_every(grace_steps: int) -> int:
     """The largest divisor of the grace period up to 100 (TrialConfig's default interval),
     so ASHA's rungs are report steps."""
     return max(d for d in range(1, min(100, grace_steps) + 1) if grace_steps % d == 0)
+
+
+def asha_rungs(spec: SweepSpec) -> list[int]:
+    """The steps where ASHA compares trials: grace·rf^k below max_steps."""
+    rungs, step = [], spec.grace_steps
+    while step < spec.max_steps:
+        rungs.append(step)
+        step *= spec.reduction_factor
+    return rungs
 
 
 def _validate(spec: SweepSpec) -> None:
@@ -241,6 +256,13 @@ def _check_trial(spec: SweepSpec) -> None:
             fail(
                 f"--grace-steps {spec.grace_steps} is not a multiple of --score-every "
                 f"{base.score_every}: ASHA's rungs would compare stale scores"
+            )
+        stale = [r for r in asha_rungs(spec) if not base.is_score_step(r)]
+        if stale:
+            fail(
+                f"--score-growth {base.score_growth} leaves ASHA's rung at step {stale[0]} "
+                f"unscored (scores at {base.score_every}·{base.score_growth}^k steps): use "
+                f"--score-growth 1 or {spec.reduction_factor}"
             )
 
 

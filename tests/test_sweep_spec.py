@@ -10,7 +10,7 @@ import pytest
 
 from sweep.domains import LIST, RANGE, VALUE
 from sweep.errors import UserError
-from sweep.spec import SweepSpec, default_report_every, parse_beta, parse_latent
+from sweep.spec import SweepSpec, asha_rungs, default_report_every, parse_beta, parse_latent
 from sweep.tune import space as tune_space
 
 
@@ -133,9 +133,17 @@ def test_steps_follow_the_grace_period_so_rungs_are_scored_and_checkpointed():
     assert (given.report_every, given.score_every, given.checkpoint_every) == (5, 10, 20)
 
 
-def test_cpu_trials_score_with_the_tiny_protocol_unless_told():
-    cpu = make_spec(gpus_per_trial=0.0).base_config()
-    assert (cpu.loop_score_protocol, cpu.final_score_protocol) == ("tiny", "tiny")
+def test_cpu_trials_score_with_one_fast_protocol_at_the_rungs_unless_told():
+    spec = make_spec(gpus_per_trial=0.0, max_steps=80, grace_steps=10, reduction_factor=2)
+    cpu = spec.base_config()
+    # One protocol for every score of a CPU sweep, L = 64 (tiny's L = 8 reads far lower),
+    # scored only where ASHA compares (10, 20, 40) and at the last step.
+    assert (cpu.loop_score_protocol, cpu.final_score_protocol) == ("fast", "fast")
+    assert [s for s in range(1, 80) if cpu.is_score_step(s)] == [10, 20, 40] == asha_rungs(spec)
+    thirds = make_spec(gpus_per_trial=0.0, max_steps=90, reduction_factor=3).base_config()
+    assert [s for s in range(1, 90) if thirds.is_score_step(s)] == [10, 30]
+    every = make_spec(gpus_per_trial=0.0, trial={"score_every": 5}).base_config()
+    assert every.score_growth == 1  # a score interval the user gave is kept as given
     gpu = make_spec(gpus_per_trial=0.5).base_config()
     assert (gpu.loop_score_protocol, gpu.final_score_protocol) == ("fast", "paper")
     told = make_spec(trial={"final_score_protocol": "fast"}).base_config()
@@ -199,3 +207,9 @@ def test_optuna_searcher_is_seeded_and_limited():
     assert all(1 <= beta <= 250 and latent in (4, 8) for beta, latent in first)
     scheduler = tune_space.scheduler(make_spec())
     assert scheduler._time_attr == "step" and scheduler._max_t == 80
+
+
+def test_a_score_growth_that_skips_a_rung_is_refused():
+    with pytest.raises(UserError, match=r"--score-growth 3 leaves ASHA's rung at step 20"):
+        make_spec(trial={"score_growth": 3})
+    assert make_spec(trial={"score_growth": 2}).base_config().score_growth == 2

@@ -34,6 +34,7 @@ RESUMABLE_CHANGES = frozenset(
         "device",
         "report_every",
         "score_every",
+        "score_growth",
         "checkpoint_every",
         "loop_score_protocol",
         "final_score_protocol",

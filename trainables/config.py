@@ -76,6 +76,11 @@ class TrialConfig:
     seed: int = _field(0, "Seed of initialisation, batches and the metric.")
     report_every: int = _field(100, "Report losses every N steps.")
     score_every: int = _field(1000, "Score disentanglement every N steps (0: only at the end).")
+    score_growth: int = _field(
+        1,
+        "Score at score_every·g^k steps (k = 0, 1, …) only, plus the last; 1: every "
+        "score_every steps. A CPU sweep sets g to ASHA's reduction factor: only rungs are scored.",
+    )
     loop_score_protocol: str = _field("fast", "Higgins protocol while training (metrics.higgins).")
     final_score_protocol: str = _field("paper", "Higgins protocol of the final report.")
     checkpoint_every: int = _field(1000, "Write a checkpoint every N steps (and at the end).")
@@ -122,6 +127,7 @@ class TrialConfig:
         _check_int("seed", self.seed, 0)
         _check_int("report_every", self.report_every, 1)
         _check_int("score_every", self.score_every, 0)
+        _check_int("score_growth", self.score_growth, 1)
         _check_int("checkpoint_every", self.checkpoint_every, 1)
         _check_device(self.device)
         _check_protocol("loop_score_protocol", self.loop_score_protocol)
@@ -150,6 +156,17 @@ class TrialConfig:
         if unknown:
             raise ConfigError(f"unknown TrialConfig field(s): {', '.join(unknown)}")
         return cls(**values)
+
+    def is_score_step(self, step: int) -> bool:
+        """Whether the loop scores at `step` before the last one (which is always scored)."""
+        if not self.score_every or step % self.score_every:
+            return False
+        multiple = step // self.score_every
+        if self.score_growth == 1:
+            return True
+        while multiple % self.score_growth == 0:  # a power of the growth factor?
+            multiple //= self.score_growth
+        return multiple == 1
 
     @property
     def resolved_device(self) -> str:

@@ -83,7 +83,7 @@ def run_command(
 ) -> None:
     """Run a sweep of β-VAE trials over β and latent size, pruned by ASHA, into Parquet.
 
-    Trial options left out follow the sweep: --report-every divides --grace-steps, and --score-every and --checkpoint-every equal it, so every ASHA rung is a scored and checkpointed step; with trials on CPU both score protocols default to tiny.
+    Trial options left out follow the sweep: --report-every divides --grace-steps, and --score-every and --checkpoint-every equal it, so every ASHA rung is a scored and checkpointed step; with trials on CPU both score protocols default to fast, scored only at ASHA's rungs and the last step (--score-growth = --reduction-factor).
     """
     if beta is None and beta_norm is None:
         beta = DEFAULT_BETA

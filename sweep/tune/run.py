@@ -228,6 +228,7 @@ def _announce(spec: SweepSpec) -> None:
         f"reduction {spec.reduction_factor}; {spec.cpus_per_trial:g} CPU + "
         f"{spec.gpus_per_trial:g} GPU per trial, ≤{spec.concurrency} at once; scores "
         f"{config.loop_score_protocol}/{config.final_score_protocol} every "
-        f"{config.score_every} steps",
+        f"{config.score_every} steps"
+        + (f" (then ×{config.score_growth}: ASHA's rungs)" if config.score_growth > 1 else ""),
         file=sys.stderr,
     )
