@@ -166,7 +166,7 @@ def _draw(
     add(
         "curves",
         "learning_curves",
-        curves_figure(name, trials, rungs),
+        curves_figure(name, trials, rungs, sweep.protocol),
         "Learning curves",
         "Score (top) and reconstruction loss (bottom) against training steps; dotted lines "
         "are ASHA's rungs, where it compares trials and stops the worse ones.",
