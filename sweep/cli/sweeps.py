@@ -18,6 +18,7 @@ from sweep.cli.config_options import trial_options
 from sweep.errors import fail
 from sweep.spec import (
     DEFAULT_BETA,
+    DEFAULT_CAPACITY_MAX,
     METRICS,
     SEARCHES,
     SWEEP_OWNED_FIELDS,
@@ -41,6 +42,16 @@ def run_command(
     ),
     beta_norm: str | None = typer.Option(
         None, "--beta-norm", help="Normalised β = β·M/4096 instead of --beta (same forms)."
+    ),
+    capacity_max: str | None = typer.Option(
+        None,
+        "--capacity-max",
+        help="With --objective capacity, which does not use β: C_max (nats) in the same forms "
+        f"(default: {DEFAULT_CAPACITY_MAX}).",
+    ),
+    gamma: str | None = typer.Option(
+        None,
+        help="With --objective capacity: γ in the same forms (default: TrialConfig's 1000).",
     ),
     latent: str = typer.Option("10", help="Latent size: a value, a list (4,8,16) or a range A..B."),
     samples: int | None = typer.Option(
@@ -81,11 +92,14 @@ def run_command(
     *,
     trial: dict,
 ) -> None:
-    """Run a sweep of β-VAE trials over β and latent size, pruned by ASHA, into Parquet.
+    """Run a sweep of β-VAE trials over β and latent size (C_max and γ with --objective capacity), pruned by ASHA, into Parquet.
 
     Trial options left out follow the sweep: --report-every divides --grace-steps, and --score-every and --checkpoint-every equal it, so every ASHA rung is a scored and checkpointed step; with trials on CPU both score protocols default to fast, scored only at ASHA's rungs and the last step (--score-growth = --reduction-factor).
     """
-    if beta is None and beta_norm is None:
+    if trial.get("objective") == "capacity":
+        if capacity_max is None:
+            capacity_max = DEFAULT_CAPACITY_MAX
+    elif beta is None and beta_norm is None:
         beta = DEFAULT_BETA
     if search not in SEARCHES:  # needed below, before the spec checks everything else
         fail(f"--search {search!r}: expected one of {', '.join(SEARCHES)}")
@@ -115,6 +129,8 @@ def run_command(
         seed=seed,
         max_failures=max_failures,
         trial=trial,
+        capacity_max=parse_beta(capacity_max, "--capacity-max"),
+        gamma=parse_beta(gamma, "--gamma"),
     )
     if spec.search == "grid" and concurrency is None:
         spec = dataclasses.replace(spec, concurrency=spec.num_trials)
