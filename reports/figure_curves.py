@@ -16,6 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from reports.rungs import Rungs
+from reports.searched import searched_axis
 from reports.selection import protocol_lines
 from reports.style import (
     LITERAL,
@@ -41,10 +42,11 @@ def curves_figure(name: str, trials: list[Trial], rungs: Rungs, protocol: str | 
     recon_ax = figure.add_subplot(grid[1], sharex=score_ax)
     notes = figure.add_subplot(grid[2])
     notes.axis("off")
-    norm, cmap = beta_colors(t.beta for t in trials)
+    axis = searched_axis(trials)  # colour by what the sweep searched: β, or C_max
+    norm, cmap = beta_colors(axis.colour(t) for t in trials)
     alpha = 0.9 if len(trials) <= 12 else 0.55
     for trial in trials:
-        color = cmap(norm(trial.beta))
+        color = cmap(norm(axis.colour(trial)))
         style = "--" if trial.stopped_early else "-"
         curve = trial.curve
         # One protocol per figure: the report's ranking protocol (reports.protocols).
@@ -86,7 +88,7 @@ def curves_figure(name: str, trials: list[Trial], rungs: Rungs, protocol: str | 
     score_ax.set_ylabel(SCORE_LABEL.replace(" (", "\n("))
     recon_ax.set_ylabel(RECON_LABEL.replace(" (", "\n("))
     recon_ax.set_xlabel("training step (batches of images)")
-    beta_colorbar(figure, norm, cmap, [score_ax, recon_ax])
+    beta_colorbar(figure, norm, cmap, [score_ax, recon_ax], axis.colour_label)
     _score_limits(score_ax, trials, protocol)
     handles = [
         Line2D([], [], color="0.35", marker=".", label="in-loop score"),

@@ -14,6 +14,7 @@ from html import escape
 from typing import Any
 
 from reports.protocols import other_scores
+from reports.searched import searched_axis
 from reports.selection import score_kind
 from reports.sweepdata import Sweep, Trial
 
@@ -70,7 +71,7 @@ def render(page: Page) -> str:
         "<p>The Pareto frontier: the trials no other trial beats on both lower "
         "reconstruction loss and higher disentanglement score.</p>",
         _trial_table(page.frontier, page, numbered=True),
-        "<h2>Score against normalised β (the paper's Figure 6)</h2>",
+        f"<h2>{_e(searched_axis(sweep.trials).title)}</h2>",
         *_figures(page.sections.get("beta_norm", [])),
         "<h2>Learning curves</h2>",
         *_figures(page.sections.get("curves", [])),
@@ -138,7 +139,9 @@ def _trial_table(trials: list[Trial], page: Page, numbered: bool, full: bool = F
     frontier = {t.trial_id for t in page.frontier}
     best = {t.trial_id: rank for rank, t in enumerate(page.best, start=1)}
     head = ["#"] if numbered else []
-    head += ["trial", "status", "β", "β_norm", "M", "score (%)", "score", "score step"]
+    capacity = searched_axis(page.sweep.trials).objective == "capacity"
+    searched = ("C_max", "γ") if capacity else ("β", "β_norm")
+    head += ["trial", "status", *searched, "M", "score (%)", "score", "score step"]
     head += ["reconstruction (nats)", "protocol"]
     if full:
         head += ["other protocols", "steps done / planned", "frontier", "best", "message"]
@@ -149,8 +152,8 @@ def _trial_table(trials: list[Trial], page: Page, numbered: bool, full: bool = F
         cells += [
             f"<td><code>{_e(t.trial_id)}</code></td>",
             f"<td>{_e(t.status)}</td>",
-            f'<td class="num">{_e(_num(t.beta, ".4g"))}</td>',
-            f'<td class="num">{_e(_num(t.beta_norm, ".3g"))}</td>',
+            f'<td class="num">{_e(_num(t.capacity_max if capacity else t.beta, ".4g"))}</td>',
+            f'<td class="num">{_e(_num(t.gamma if capacity else t.beta_norm, ".3g"))}</td>',
             f'<td class="num">{t.latent_size}</td>',
             f'<td class="num">{_e(_num(None if t.score is None else 100 * t.score, ".1f"))}</td>',
             f"<td>{_e(score_kind(t))}</td>",

@@ -34,6 +34,9 @@ _RESULT_COLUMNS = [
     "trial_id",
     "beta",
     "beta_norm",
+    "objective",
+    "capacity_max",
+    "gamma",
     "latent_size",
     "steps",
     "step",
@@ -77,6 +80,9 @@ class Trial:
     message: str | None
     curve: Curve
     scores: tuple[Score, ...] = ()  # the latest score under each protocol, any order
+    objective: str = "beta"  # the capacity objective searches C_max (and γ), not β
+    capacity_max: float | None = None
+    gamma: float | None = None
 
     @property
     def stopped_early(self) -> bool:
@@ -228,7 +234,14 @@ def _trial(
         message=message,
         curve=curve,
         scores=_latest_scores(columns, rows, curve),
+        objective=source.get("objective") or "beta",
+        capacity_max=_float_or_none(source.get("capacity_max")),
+        gamma=_float_or_none(source.get("gamma")),
     )
+
+
+def _float_or_none(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 def _latest_scores(columns: dict[str, list], rows: list[int], curve: Curve) -> tuple[Score, ...]:
@@ -250,7 +263,8 @@ def _latest_scores(columns: dict[str, list], rows: list[int], curve: Curve) -> t
 
 def _config_of_results(columns: dict[str, Any], rows: list[int]) -> dict[str, Any]:
     """The config columns of a trial known only from its results (not yet in trials.parquet)."""
-    return {k: columns[k][rows[0]] for k in ("beta", "beta_norm", "latent_size", "steps")}
+    keys = ("beta", "beta_norm", "latent_size", "steps", "objective", "capacity_max", "gamma")
+    return {k: columns[k][rows[0]] for k in keys}
 
 
 def kl_order(kl: tuple[float, ...] | list[float]) -> list[int]:
