@@ -46,10 +46,13 @@ DEFAULT_BETA = "1..250"  # the paper's Figure 6 spans β from 1 to a few hundred
 # given as a list or range) instead. Burgess et al. used C_max = 25 nats on dSprites.
 DEFAULT_CAPACITY_MAX = "5..50"
 NAME_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,99}$")
-# On CPU a sweep scores with "fast" (L = 64, within about a point of "paper"), in the loop
-# and at the end, but only at ASHA's rungs and the last step: "tiny" (L = 8) reads up to
-# 39 points below "paper", too far to rank trials by (docs/benchmarks.md has both timings).
-CPU_SCORE_PROTOCOL = "fast"
+# On CPU a sweep scores with "tiny" in the loop and at the end: one protocol for every
+# score of the sweep, so its trials are ranked by comparable numbers. "fast" (L = 64, within
+# about a point of "paper"; tiny's L = 8 reads up to 39 points lower) even at ASHA's rungs
+# only (--score-growth) made the README's demo several times slower than its few minutes
+# (docs/benchmarks.md, "Score schedule on CPU"); ask for it with --loop-score-protocol fast
+# --final-score-protocol fast --score-growth RF.
+CPU_SCORE_PROTOCOL = "tiny"
 
 
 @dataclass(frozen=True)
@@ -135,13 +138,10 @@ class SweepSpec:
     def trial_options(self) -> dict[str, Any]:
         """The user's trial options plus the step intervals and score protocols the sweep
         chooses for those left out (module docstring). When trials run on CPU both
-        protocols default to CPU_SCORE_PROTOCOL, scored only at ASHA's rungs (score_growth
-        = the reduction factor) and the last step: one protocol for every score of the
+        protocols default to CPU_SCORE_PROTOCOL: one protocol for every score of the
         sweep, at a cost a laptop can pay."""
         trial = dict(self.trial)
         trial.setdefault("report_every", default_report_every(self.grace_steps))
-        if self.gpus_per_trial == 0 and "score_every" not in trial:
-            trial.setdefault("score_growth", self.reduction_factor)
         trial.setdefault("score_every", self.grace_steps)
         trial.setdefault("checkpoint_every", trial["score_every"] or self.grace_steps)
         if self.gpus_per_trial == 0:

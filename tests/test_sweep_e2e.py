@@ -32,8 +32,6 @@ SWEEP = [
     "--concurrency", "1",
     "--batch-size", "16",
     "--seed", "0",
-    "--loop-score-protocol", "tiny",  # CPU sweeps default to fast: minutes here
-    "--final-score-protocol", "tiny",
 ]  # fmt: skip
 
 

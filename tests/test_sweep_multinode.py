@@ -32,8 +32,6 @@ SWEEP = [
     "--score-every", "0",
     "--batch-size", "64",
     "--max-failures", "2",
-    "--loop-score-protocol", "tiny",  # CPU sweeps default to fast: minutes here
-    "--final-score-protocol", "tiny",
 ]  # fmt: skip
 
 

@@ -36,8 +36,6 @@ SWEEP = [
     "--metric", "recon",
     "--score-every", "0",
     "--batch-size", "64",
-    "--loop-score-protocol", "tiny",  # CPU sweeps default to fast: minutes here
-    "--final-score-protocol", "tiny",
 ]  # fmt: skip
 
 

@@ -133,17 +133,10 @@ def test_steps_follow_the_grace_period_so_rungs_are_scored_and_checkpointed():
     assert (given.report_every, given.score_every, given.checkpoint_every) == (5, 10, 20)
 
 
-def test_cpu_trials_score_with_one_fast_protocol_at_the_rungs_unless_told():
-    spec = make_spec(gpus_per_trial=0.0, max_steps=80, grace_steps=10, reduction_factor=2)
-    cpu = spec.base_config()
-    # One protocol for every score of a CPU sweep, L = 64 (tiny's L = 8 reads far lower),
-    # scored only where ASHA compares (10, 20, 40) and at the last step.
-    assert (cpu.loop_score_protocol, cpu.final_score_protocol) == ("fast", "fast")
-    assert [s for s in range(1, 80) if cpu.is_score_step(s)] == [10, 20, 40] == asha_rungs(spec)
-    thirds = make_spec(gpus_per_trial=0.0, max_steps=90, reduction_factor=3).base_config()
-    assert [s for s in range(1, 90) if thirds.is_score_step(s)] == [10, 30]
-    every = make_spec(gpus_per_trial=0.0, trial={"score_every": 5}).base_config()
-    assert every.score_growth == 1  # a score interval the user gave is kept as given
+def test_cpu_trials_score_with_the_tiny_protocol_unless_told():
+    cpu = make_spec(gpus_per_trial=0.0).base_config()
+    assert (cpu.loop_score_protocol, cpu.final_score_protocol) == ("tiny", "tiny")
+    assert cpu.score_growth == 1
     gpu = make_spec(gpus_per_trial=0.5).base_config()
     assert (gpu.loop_score_protocol, gpu.final_score_protocol) == ("fast", "paper")
     told = make_spec(trial={"final_score_protocol": "fast"}).base_config()
@@ -207,6 +200,15 @@ def test_optuna_searcher_is_seeded_and_limited():
     assert all(1 <= beta <= 250 and latent in (4, 8) for beta, latent in first)
     scheduler = tune_space.scheduler(make_spec())
     assert scheduler._time_attr == "step" and scheduler._max_t == 80
+
+
+def test_a_score_growth_of_the_reduction_factor_scores_exactly_the_rungs():
+    trial = {"score_growth": 2, "loop_score_protocol": "fast", "final_score_protocol": "fast"}
+    spec = make_spec(max_steps=80, grace_steps=10, reduction_factor=2, trial=trial)
+    config = spec.base_config()
+    assert [s for s in range(1, 80) if config.is_score_step(s)] == [10, 20, 40] == asha_rungs(spec)
+    thirds = make_spec(max_steps=90, reduction_factor=3, trial={"score_growth": 3})
+    assert [s for s in range(1, 90) if thirds.base_config().is_score_step(s)] == [10, 30]
 
 
 def test_a_score_growth_that_skips_a_rung_is_refused():

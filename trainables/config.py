@@ -86,7 +86,7 @@ class TrialConfig:
     score_growth: int = _field(
         1,
         "Score at score_every·g^k steps (k = 0, 1, …) only, plus the last; 1: every "
-        "score_every steps. A CPU sweep sets g to ASHA's reduction factor: only rungs are scored.",
+        "score_every steps. In a sweep, g = ASHA's reduction factor scores only its rungs.",
     )
     loop_score_protocol: str = _field("fast", "Higgins protocol while training (metrics.higgins).")
     final_score_protocol: str = _field("paper", "Higgins protocol of the final report.")

@@ -94,7 +94,7 @@ def run_command(
 ) -> None:
     """Run a sweep of β-VAE trials over β and latent size (C_max and γ with --objective capacity), pruned by ASHA, into Parquet.
 
-    Trial options left out follow the sweep: --report-every divides --grace-steps, and --score-every and --checkpoint-every equal it, so every ASHA rung is a scored and checkpointed step; with trials on CPU both score protocols default to fast, scored only at ASHA's rungs and the last step (--score-growth = --reduction-factor).
+    Trial options left out follow the sweep: --report-every divides --grace-steps, and --score-every and --checkpoint-every equal it, so every ASHA rung is a scored and checkpointed step; with trials on CPU both score protocols default to tiny (one protocol for every score; --score-growth RF scores only ASHA's rungs, for a costlier protocol).
     """
     if trial.get("objective") == "capacity":
         if capacity_max is None:
