@@ -9,7 +9,8 @@ Protocol (disentanglement_lib's reference settings): num_train = 10,000 random i
 each code dimension discretised into num_bins = 20 equal-width bins over its observed
 range; discrete mutual information and entropy in nats. Discretisation caps the score
 below 1 even for the factors themselves when a factor has more values than bins
-(orientation has 40, positions 32): with the defaults the ground truth scores ≈ 0.8.
+(orientation has 40, positions 32): with the defaults the ground truth scores ≈ 0.896
+(measured, seed 0: shape and scale 0.998, orientation 0.80, posX 0.84, posY 0.84).
 """
 
 from __future__ import annotations
@@ -39,13 +40,16 @@ def score(
     num_bins: equal-width bins per code dimension (20).
     factors, seed, encoding, encode_batch_size: as in metrics.higgins.score.
 
-    Returns mig (in [0, 1]), mig_per_factor (list, in the order of `factors`), the
-    (d, F) mutual_information matrix as nested lists, and protocol. With a single code
+    Returns mig (in [0, 1]), mig_per_factor (list, in the order of `factors`; all factors:
+    the simulator's order), the (d, F) mutual_information matrix as nested lists (columns
+    in that order too), and protocol. With a single code
     dimension the gap is the top information itself (the runner-up is taken as 0).
     """
     checks.positive_int("num_train", num_train, minimum=2)
     checks.positive_int("num_bins", num_bins, minimum=2)
-    columns = checks.factor_columns(sim, factors)
+    columns = checks.factor_columns(sim, factors)  # validated, in the simulator's order
+    if factors is not None:  # the results follow the caller's order of `factors`
+        columns = tuple(sim.factor_names.index(name) for name in factors)
     checks.seed(seed)
     checks.choice("encoding", encoding, codes.ENCODINGS)
     generator = sim.generator(seed)

@@ -16,6 +16,7 @@ from typing import Any
 
 from reports import html
 from reports.rungs import Rungs, asha_rungs
+from reports.searched import searched_axis
 from reports.selection import DEFAULT_TOP_K, best_trials, frontier_members, status_notes
 from reports.style import pixel_size, save
 from reports.sweepdata import Sweep, Trial, load_sweep
@@ -147,6 +148,7 @@ def _draw(
         sections.setdefault(section, []).append(html.FigureEntry(stem, title, caption))
 
     name, trials = sweep.name, sweep.trials
+    axis = searched_axis(trials)
     add(
         "frontier",
         "frontier",
@@ -158,15 +160,15 @@ def _draw(
     )
     add(
         "beta_norm",
-        "score_vs_beta_norm",
-        beta_norm_figure(name, trials),
-        "Score against normalised β",
-        "Disentanglement score against β_norm = β·M/4096, one line per latent size M.",
+        axis.stem,
+        beta_norm_figure(name, trials, axis),
+        axis.title,
+        f"Disentanglement score against {axis.x_label}, one line per latent size M.",
     )
     add(
         "curves",
         "learning_curves",
-        curves_figure(name, trials, rungs),
+        curves_figure(name, trials, rungs, sweep.protocol),
         "Learning curves",
         "Score (top) and reconstruction loss (bottom) against training steps; dotted lines "
         "are ASHA's rungs, where it compares trials and stops the worse ones.",

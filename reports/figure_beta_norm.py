@@ -1,4 +1,5 @@
-"""Score against normalised β, one line per latent size: the paper's Figure 6.
+"""Score against normalised β, one line per latent size: the paper's Figure 6 — or, for a
+sweep of the capacity objective, score against C_max (reports.searched).
 
 A line joins the mean score of the trials at each β_norm (error bars: their standard
 deviation over seeds). Trials ASHA stopped early are drawn hollow and left out of the line:
@@ -13,6 +14,7 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from reports.searched import BETA_NORM, SearchedAxis
 from reports.selection import protocol_lines, status_notes
 from reports.style import (
     LITERAL,
@@ -29,7 +31,7 @@ SIZE = (10.0, 7.0)
 LATENT_COLORS = "tab10"
 
 
-def beta_norm_figure(name: str, trials: list[Trial]) -> Figure:
+def beta_norm_figure(name: str, trials: list[Trial], axis: SearchedAxis = BETA_NORM) -> Figure:
     import matplotlib
 
     figure = new_figure(*SIZE)
@@ -47,17 +49,17 @@ def beta_norm_figure(name: str, trials: list[Trial]) -> Figure:
         kept = [t for t in group if not t.stopped_early]
         pruned = [t for t in group if t.stopped_early]
         ax.scatter(
-            [t.beta_norm for t in kept], [100 * t.score for t in kept], color=color, s=22, alpha=0.6
+            [axis.x(t) for t in kept], [100 * t.score for t in kept], color=color, s=22, alpha=0.6
         )
         ax.scatter(
-            [t.beta_norm for t in pruned],
+            [axis.x(t) for t in pruned],
             [100 * t.score for t in pruned],
             s=40,
             facecolors="none",
             edgecolors=color,
             linewidths=1.4,
         )
-        x, mean, std = _mean_by_beta_norm(kept)
+        x, mean, std = _mean_by_x(kept, axis)
         if x.size:
             ax.errorbar(
                 x, mean, yerr=np.where(std > 0, std, np.nan), color=color, marker="o", capsize=3
@@ -73,14 +75,11 @@ def beta_norm_figure(name: str, trials: list[Trial]) -> Figure:
     else:
         ax.set_xscale("log")
     ax.legend(handles=handles, loc="best", fontsize=9, framealpha=0.85)
-    ax.set_xlabel("normalised β = β·M / 4096 (log scale; M latents, 64×64 = 4096 pixels)")
+    ax.set_xlabel(axis.x_label)
     ax.set_ylabel(SCORE_LABEL)
     ax.grid(alpha=0.3, which="both")
-    ax.set_title(
-        f"Sweep {name}: disentanglement against normalised β per latent size (cf. paper Fig. 6)",
-        **LITERAL,
-    )
-    text = ["Lines: mean over trials at each β_norm, error bars one standard deviation."]
+    ax.set_title(f"Sweep {name}: {axis.title}, one line per latent size", **LITERAL)
+    text = ["Lines: mean over trials at each value, error bars one standard deviation."]
     text += [wrap(line, 130) for line in protocol_lines(trials) + status_notes(trials)]
     notes.text(
         0, 1, "\n".join(text), va="top", ha="left", fontsize=8.5, family="monospace", **LITERAL
@@ -88,15 +87,17 @@ def beta_norm_figure(name: str, trials: list[Trial]) -> Figure:
     return figure
 
 
-def _mean_by_beta_norm(trials: list[Trial]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Mean and standard deviation (in %) of the scores at each distinct β_norm, ascending.
+def _mean_by_x(
+    trials: list[Trial], axis: SearchedAxis
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Mean and standard deviation (in %) of the scores at each distinct x, ascending.
 
-    β_norm is rounded to 9 significant digits first: β·M/4096 computed for different
+    x is rounded to 9 significant digits first: β·M/4096 computed for different
     seeds of one configuration must fall into one group.
     """
     groups: dict[float, list[float]] = defaultdict(list)
     for t in trials:
-        groups[float(f"{t.beta_norm:.9g}")].append(100 * t.score)
+        groups[float(f"{axis.x(t):.9g}")].append(100 * t.score)
     x = np.array(sorted(groups), dtype=float)
     mean = np.array([np.mean(groups[k]) for k in x], dtype=float)
     std = np.array([np.std(groups[k]) for k in x], dtype=float)

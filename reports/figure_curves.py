@@ -2,7 +2,9 @@
 
 Colour is β as on the frontier; trials ASHA stopped are dashed, and the rungs at which it
 stopped them are vertical dotted lines, so a reader sees what each trial had to beat there.
-Final-protocol scores are stars at the end of a curve; the line joins in-loop scores.
+Only the report's ranking protocol is drawn (reports.protocols): final scores under it are
+stars at the end of a curve, the line joins in-loop scores; other protocols' scores are
+left to the table.
 """
 
 from __future__ import annotations
@@ -14,6 +16,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from reports.rungs import Rungs
+from reports.searched import searched_axis
 from reports.selection import protocol_lines
 from reports.style import (
     LITERAL,
@@ -32,20 +35,23 @@ RUNG_COLOR = "0.45"
 DIVERGED_COLOR = "red"
 
 
-def curves_figure(name: str, trials: list[Trial], rungs: Rungs) -> Figure:
+def curves_figure(name: str, trials: list[Trial], rungs: Rungs, protocol: str | None) -> Figure:
     figure = new_figure(*SIZE)
     grid = figure.add_gridspec(3, 1, height_ratios=(4, 4, 1))
     score_ax = figure.add_subplot(grid[0])
     recon_ax = figure.add_subplot(grid[1], sharex=score_ax)
     notes = figure.add_subplot(grid[2])
     notes.axis("off")
-    norm, cmap = beta_colors(t.beta for t in trials)
+    axis = searched_axis(trials)  # colour by what the sweep searched: β, or C_max
+    norm, cmap = beta_colors(axis.colour(t) for t in trials)
     alpha = 0.9 if len(trials) <= 12 else 0.55
     for trial in trials:
-        color = cmap(norm(trial.beta))
+        color = cmap(norm(axis.colour(trial)))
         style = "--" if trial.stopped_early else "-"
         curve = trial.curve
-        loop = ~curve.score_final
+        # One protocol per figure: the report's ranking protocol (reports.protocols).
+        ranked = curve.score_protocol == protocol
+        loop = ~curve.score_final & ranked
         score_ax.plot(
             curve.score_step[loop],
             100 * curve.score[loop],
@@ -57,8 +63,8 @@ def curves_figure(name: str, trials: list[Trial], rungs: Rungs) -> Figure:
             linewidth=1.1,
         )
         score_ax.plot(
-            curve.score_step[curve.score_final],
-            100 * curve.score[curve.score_final],
+            curve.score_step[curve.score_final & ranked],
+            100 * curve.score[curve.score_final & ranked],
             "*",
             color=color,
             markersize=11,
@@ -82,10 +88,10 @@ def curves_figure(name: str, trials: list[Trial], rungs: Rungs) -> Figure:
     score_ax.set_ylabel(SCORE_LABEL.replace(" (", "\n("))
     recon_ax.set_ylabel(RECON_LABEL.replace(" (", "\n("))
     recon_ax.set_xlabel("training step (batches of images)")
-    beta_colorbar(figure, norm, cmap, [score_ax, recon_ax])
-    _score_limits(score_ax, trials)
+    beta_colorbar(figure, norm, cmap, [score_ax, recon_ax], axis.colour_label)
+    _score_limits(score_ax, trials, protocol)
     handles = [
-        Line2D([], [], color="0.35", marker=".", label="in-loop score (cheaper protocol)"),
+        Line2D([], [], color="0.35", marker=".", label="in-loop score"),
         Line2D(
             [], [], color="0.35", marker="*", linestyle="none", markersize=11, label="final score"
         ),
@@ -113,9 +119,9 @@ def curves_figure(name: str, trials: list[Trial], rungs: Rungs) -> Figure:
     return figure
 
 
-def _score_limits(ax: Any, trials: list[Trial]) -> None:
+def _score_limits(ax: Any, trials: list[Trial], protocol: str | None) -> None:
     """At least 20 points of score axis: a lone score must not fill the panel."""
-    scores = [100 * s for t in trials for s in t.curve.score]
+    scores = [100 * s for t in trials for s in t.curve.score[t.curve.score_protocol == protocol]]
     if not scores:
         return
     low, high = min(scores) - 5, max(scores) + 5

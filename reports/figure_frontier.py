@@ -5,6 +5,7 @@ from __future__ import annotations
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from reports.searched import BETA_NORM, SearchedAxis, searched_axis
 from reports.selection import protocol_lines, score_kind, status_notes
 from reports.style import (
     LITERAL,
@@ -28,9 +29,9 @@ NOTE_LINES = 12
 LOG_X_RATIO = 10
 
 
-def frontier_label(index: int, trial: Trial) -> str:
+def frontier_label(index: int, trial: Trial, axis: SearchedAxis = BETA_NORM) -> str:
     return (
-        f"{index}. β = {trial.beta:.4g} (β_norm = {trial.beta_norm:.3g}), M = {trial.latent_size}: "
+        f"{index}. {axis.describe(trial)}, M = {trial.latent_size}: "
         f"score {100 * trial.score:.1f}% ({score_kind(trial)}), "
         f"reconstruction {trial.recon:.1f} nats [trial {trial.trial_id}]"
     )
@@ -42,7 +43,8 @@ def frontier_figure(name: str, trials: list[Trial], members: list[Trial]) -> Fig
     ax = figure.add_subplot(grid[0])
     notes = figure.add_subplot(grid[1])
     notes.axis("off")
-    norm, cmap = beta_colors(t.beta for t in trials)
+    axis = searched_axis(trials)  # colour by what the sweep searched: β, or C_max
+    norm, cmap = beta_colors(axis.colour(t) for t in trials)
     markers = marker_by_latent(t.latent_size for t in trials)
     plotted = [t for t in trials if t.can_be_chosen]
     for latent_size, marker in markers.items():
@@ -52,7 +54,7 @@ def frontier_figure(name: str, trials: list[Trial], members: list[Trial]) -> Fig
             ]
             if not group:
                 continue
-            colors = cmap(norm([t.beta for t in group]))
+            colors = cmap(norm([axis.colour(t) for t in group]))
             x = [t.recon for t in group]
             y = [100 * t.score for t in group]
             if hollow:
@@ -81,7 +83,7 @@ def frontier_figure(name: str, trials: list[Trial], members: list[Trial]) -> Fig
             )
     if not plotted:
         ax.text(0.5, 0.5, NOTHING_TO_PLOT, transform=ax.transAxes, ha="center")
-    beta_colorbar(figure, norm, cmap, ax)
+    beta_colorbar(figure, norm, cmap, ax, axis.colour_label)
     handles = [
         Line2D([], [], marker=m, linestyle="none", color="0.35", label=f"M = {size} latents")
         for size, m in markers.items()
@@ -106,7 +108,7 @@ def frontier_figure(name: str, trials: list[Trial], members: list[Trial]) -> Fig
     notes.text(
         0,
         1,
-        _notes(trials, members),
+        _notes(trials, members, axis),
         va="top",
         ha="left",
         fontsize=8.5,
@@ -116,13 +118,13 @@ def frontier_figure(name: str, trials: list[Trial], members: list[Trial]) -> Fig
     return figure
 
 
-def _notes(trials: list[Trial], members: list[Trial]) -> str:
+def _notes(trials: list[Trial], members: list[Trial], axis: SearchedAxis) -> str:
     lines = [
         "Pareto frontier (low reconstruction loss, high score):"
         if members
         else "Pareto frontier: empty."
     ]
-    lines += [frontier_label(i, t) for i, t in enumerate(members[:LISTED], start=1)]
+    lines += [frontier_label(i, t, axis) for i, t in enumerate(members[:LISTED], start=1)]
     if len(members) > LISTED:
         lines.append(f"... and {len(members) - LISTED} more, listed in index.html")
     lines += [wrap(line, 140) for line in protocol_lines(trials) + status_notes(trials)]

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from matplotlib.figure import Figure
 
+from reports.searched import searched_axis
 from reports.style import LITERAL, NOTHING_TO_PLOT, new_figure
 from reports.sweepdata import Trial, kl_order
 
@@ -24,7 +25,7 @@ def kl_size(rows: int) -> tuple[float, float]:
 def trial_title(rank: int, trial: Trial) -> str:
     stopped = ", stopped early by ASHA" if trial.stopped_early else ""
     return (
-        f"#{rank} trial {trial.trial_id}: β = {trial.beta:.4g} (β_norm = {trial.beta_norm:.3g}), "
+        f"#{rank} trial {trial.trial_id}: {searched_axis([trial]).describe(trial)}, "
         f"M = {trial.latent_size}, score {100 * trial.score:.1f}%{stopped}"
     )
 

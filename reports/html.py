@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from html import escape
 from typing import Any
 
+from reports.protocols import other_scores
+from reports.searched import searched_axis
 from reports.selection import score_kind
 from reports.sweepdata import Sweep, Trial
 
@@ -69,7 +71,7 @@ def render(page: Page) -> str:
         "<p>The Pareto frontier: the trials no other trial beats on both lower "
         "reconstruction loss and higher disentanglement score.</p>",
         _trial_table(page.frontier, page, numbered=True),
-        "<h2>Score against normalised β (the paper's Figure 6)</h2>",
+        f"<h2>{_e(searched_axis(sweep.trials).title)}</h2>",
         *_figures(page.sections.get("beta_norm", [])),
         "<h2>Learning curves</h2>",
         *_figures(page.sections.get("curves", [])),
@@ -96,10 +98,13 @@ def render(page: Page) -> str:
         parts += [_baseline_table(sweep, page.best), *_figures(page.sections.get("baselines", []))]
     parts += [
         f"<h2>All trials ({len(sweep.trials)})</h2>",
-        "<p>Scores are Higgins test accuracies in percent; <em>final</em> scores use the "
-        "final protocol, <em>in-loop</em> ones the cheaper protocol used while training "
-        "(trials stopped early or still running). Reconstruction: Bernoulli negative "
-        "log-likelihood summed over pixels, nats per image, reported with the score.</p>",
+        "<p>Scores are Higgins test accuracies in percent, each trial's latest score under "
+        "the one protocol the report ranks by (<em>final</em>: measured at the trial's last "
+        "step, <em>in-loop</em>: while training), so that every ranked score is comparable: "
+        f"<code>{_e(sweep.protocol or '—')}</code>. Scores under other protocols (such as a "
+        "finished trial's final-protocol score) are listed under <em>other protocols</em>, "
+        "never ranked. Reconstruction: Bernoulli negative log-likelihood summed over "
+        "pixels, nats per image, reported with the score.</p>",
         _trial_table(sweep.trials, page, numbered=False, full=True),
         "</body></html>",
     ]
@@ -134,18 +139,21 @@ def _trial_table(trials: list[Trial], page: Page, numbered: bool, full: bool = F
     frontier = {t.trial_id for t in page.frontier}
     best = {t.trial_id: rank for rank, t in enumerate(page.best, start=1)}
     head = ["#"] if numbered else []
-    head += ["trial", "status", "β", "β_norm", "M", "score (%)", "score", "score step"]
+    capacity = searched_axis(page.sweep.trials).objective == "capacity"
+    searched = ("C_max", "γ") if capacity else ("β", "β_norm")
+    head += ["trial", "status", *searched, "M", "score (%)", "score", "score step"]
     head += ["reconstruction (nats)", "protocol"]
     if full:
-        head += ["steps done / planned", "frontier", "best", "message", "checkpoint"]
+        head += ["other protocols", "steps done / planned", "frontier", "best", "message"]
+        head += ["checkpoint"]
     rows = ["<table><tr>" + "".join(f"<th>{_e(h)}</th>" for h in head) + "</tr>"]
     for index, t in enumerate(trials, start=1):
         cells = [f'<td class="num">{index}</td>'] if numbered else []
         cells += [
             f"<td><code>{_e(t.trial_id)}</code></td>",
             f"<td>{_e(t.status)}</td>",
-            f'<td class="num">{_e(_num(t.beta, ".4g"))}</td>',
-            f'<td class="num">{_e(_num(t.beta_norm, ".3g"))}</td>',
+            f'<td class="num">{_e(_num(t.capacity_max if capacity else t.beta, ".4g"))}</td>',
+            f'<td class="num">{_e(_num(t.gamma if capacity else t.beta_norm, ".3g"))}</td>',
             f'<td class="num">{t.latent_size}</td>',
             f'<td class="num">{_e(_num(None if t.score is None else 100 * t.score, ".1f"))}</td>',
             f"<td>{_e(score_kind(t))}</td>",
@@ -155,6 +163,7 @@ def _trial_table(trials: list[Trial], page: Page, numbered: bool, full: bool = F
         ]
         if full:
             cells += [
+                f'<td class="protocol">{_e(_other_scores(t))}</td>',
                 f'<td class="num">{_e(_num(t.steps_done, "d"))} / {_e(_num(t.steps, "d"))}</td>',
                 f"<td>{'yes' if t.trial_id in frontier else ''}</td>",
                 f"<td>{best.get(t.trial_id, '')}</td>",
@@ -164,6 +173,14 @@ def _trial_table(trials: list[Trial], page: Page, numbered: bool, full: bool = F
         css = ' class="frontier"' if full and t.trial_id in frontier else ""
         rows.append(f"<tr{css}>" + "".join(cells) + "</tr>")
     return "\n".join([*rows, "</table>"])
+
+
+def _other_scores(trial: Trial) -> str:
+    """The trial's latest scores under the protocols the report does not rank by."""
+    return "; ".join(
+        f"{100 * s.value:.1f}% at step {s.step}{' (final)' if s.final else ''}: {s.protocol}"
+        for s in other_scores(trial)
+    )
 
 
 def _baseline_table(sweep: Sweep, best: list[Trial]) -> str:

@@ -1,5 +1,6 @@
 """Which trials the report singles out, and the notes that say what a figure shows.
 
+Every score here is under the report's one ranking protocol (reports.protocols).
 The frontier: trials no other trial beats on both low reconstruction loss and high score.
 The best trials (traversals, KL bars, the baseline table): the top `k` by score among the
 trials that can be chosen (finite score and reconstruction, not diverged), ties broken by
@@ -12,6 +13,7 @@ from __future__ import annotations
 from collections import Counter
 
 from reports.pareto import pareto_front
+from reports.protocols import other_scores
 from reports.sweepdata import Trial
 
 DEFAULT_TOP_K = 3
@@ -37,16 +39,25 @@ def score_kind(trial: Trial) -> str:
 
 
 def protocol_lines(trials: list[Trial]) -> list[str]:
-    """One line per (final or in-loop, protocol) among the plotted scores, with a count."""
-    counts = Counter(
-        (score_kind(t), t.score_protocol or "protocol not recorded")
-        for t in trials
-        if t.score is not None
-    )
-    return [
-        f"{kind} score of {n} trial{'s' if n != 1 else ''}: {protocol}"
-        for (kind, protocol), n in sorted(counts.items())
-    ]
+    """What the plotted scores are: the one ranking protocol (reports.protocols), how many
+    of its scores are final and in-loop, and the other protocols' scores left out."""
+    ranked = [t for t in trials if t.score is not None]
+    lines = []
+    if ranked:
+        kinds = Counter(score_kind(t) for t in ranked)
+        split = ", ".join(f"{n} {kind}" for kind, n in sorted(kinds.items()))
+        lines.append(
+            f"Ranked and plotted: one protocol, each trial's latest score under it "
+            f"({_trials(len(ranked))}: {split}): {ranked[0].score_protocol}"
+        )
+    others = Counter(s.protocol for t in trials for s in other_scores(t))
+    for protocol, n in sorted(others.items()):
+        lines.append(f"Not ranked (other protocol, in index.html): {_trials(n)}: {protocol}")
+    return lines
+
+
+def _trials(n: int) -> str:
+    return f"{n} trial{'s' if n != 1 else ''}"
 
 
 def status_notes(trials: list[Trial]) -> list[str]:
@@ -60,7 +71,13 @@ def status_notes(trials: list[Trial]) -> list[str]:
             f"{len(diverged)} trial{'s' if len(diverged) != 1 else ''} diverged "
             f"({_some(diverged)}): listed in the table, not on the frontier."
         )
-    unscored = [t.trial_id for t in trials if t.score is None and not t.diverged]
+    unranked = [t.trial_id for t in trials if t.score is None and t.scores and not t.diverged]
+    if unranked:
+        notes.append(
+            f"{_trials(len(unranked))} scored only under another protocol ({_some(unranked)}): "
+            "listed in the table, not ranked nor plotted."
+        )
+    unscored = [t.trial_id for t in trials if not t.scores and not t.diverged]
     if unscored:
         notes.append(
             f"{len(unscored)} trial{'s' if len(unscored) != 1 else ''} without a score yet "

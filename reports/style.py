@@ -67,13 +67,15 @@ def beta_colors(betas: Iterable[float]) -> tuple[LogNorm, Colormap]:
     return LogNorm(vmin=low, vmax=high), matplotlib.colormaps[BETA_COLORMAP]
 
 
-def beta_colorbar(figure: Figure, norm: LogNorm, cmap: Colormap, ax: Any) -> None:
+def beta_colorbar(
+    figure: Figure, norm: LogNorm, cmap: Colormap, ax: Any, label: str = "β (log scale)"
+) -> None:
     """A colour bar for β with ticks at powers of two (β grids are usually 1, 2, 4, …),
     written as plain numbers rather than matplotlib's 2×10⁰ notation."""
     low, high = norm.vmin, norm.vmax
     ticks = [2.0**k for k in range(math.floor(math.log2(low)), math.ceil(math.log2(high)) + 1)]
     ticks = [t for t in ticks if low <= t <= high] or [low, high]
-    bar = figure.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=ax, label="β (log scale)")
+    bar = figure.colorbar(ScalarMappable(norm=norm, cmap=cmap), ax=ax, label=label)
     bar.set_ticks(ticks, labels=[f"{t:g}" for t in ticks])
     bar.ax.minorticks_off()
 

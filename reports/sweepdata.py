@@ -4,9 +4,10 @@ Reads only what the sweep writes under <storage>/<name>/ (sweep.store.schema): r
 trials.parquet and, when present, baselines.parquet. Works mid-sweep: a trial that has
 reported results but is not yet in trials.parquet is kept, marked "running".
 
-Which score a trial has: its final-protocol score when it reached its last step, else its
-latest in-loop score (a cheaper protocol: ASHA-pruned and running trials only have these).
-Every score keeps the protocol string it was measured with, so figures can say which.
+Which score a trial has: its latest score under the ONE protocol the report ranks by
+(reports.protocols: the protocol that scored the most trials); its latest scores under
+every protocol are kept in `Trial.scores`, so figures and the table can show the others
+apart. Every score keeps the protocol string it was measured with.
 """
 
 from __future__ import annotations
@@ -19,6 +20,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from reports import protocols
+from reports.protocols import Score
 from sweep.errors import fail
 from sweep.store.parquet import read_dataset, read_table
 from sweep.store.schema import TRIAL_STATUSES, SchemaError
@@ -33,6 +36,9 @@ _RESULT_COLUMNS = [
     "trial_id",
     "beta",
     "beta_norm",
+    "objective",
+    "capacity_max",
+    "gamma",
     "latent_size",
     "steps",
     "step",
@@ -53,6 +59,7 @@ class Curve:
     score_step: np.ndarray  # int, the reports that measured a score
     score: np.ndarray  # fraction in [0, 1]
     score_final: np.ndarray  # bool: the trial's final-protocol score
+    score_protocol: np.ndarray  # str (object), the protocol of each score
 
 
 @dataclass(frozen=True)
@@ -65,7 +72,7 @@ class Trial:
     steps: int | None  # planned training steps (TrialConfig.steps)
     steps_done: int | None
     diverged: bool
-    score: float | None  # fraction; see the module docstring for which one
+    score: float | None  # fraction, under the report's ranking protocol (module docstring)
     score_step: int | None
     score_protocol: str | None
     score_is_final: bool
@@ -74,6 +81,10 @@ class Trial:
     checkpoint_path: str | None
     message: str | None
     curve: Curve
+    scores: tuple[Score, ...] = ()  # the latest score under each protocol, any order
+    objective: str = "beta"  # the capacity objective searches C_max (and γ), not β
+    capacity_max: float | None = None
+    gamma: float | None = None
 
     @property
     def stopped_early(self) -> bool:
@@ -98,6 +109,7 @@ class Sweep:
     name: str
     directory: Path
     trials: list[Trial]  # sorted by trial id
+    protocol: str | None  # the protocol every ranked score uses (reports.protocols)
     baselines: list[dict[str, Any]] | None  # BASELINES_SCHEMA rows
     baselines_source: Path | None
 
@@ -130,7 +142,15 @@ def load_sweep(directory: Path, name: str, baselines: Path | None = None) -> Swe
             "run the report again once trials have reported"
         )
     trials = _summarise(trial_rows, results)
-    return Sweep(name, directory, trials, baseline_rows, baselines_source)
+    protocol = protocols.ranking_protocol(trials)
+    return Sweep(
+        name,
+        directory,
+        protocols.rank_by(trials, protocol),
+        protocol,
+        baseline_rows,
+        baselines_source,
+    )
 
 
 def _fail_without_results(name: str, trial_rows: list[dict[str, Any]]) -> None:
@@ -240,12 +260,38 @@ def _trial(
         checkpoint_path=row.get("checkpoint_path") if row is not None else None,
         message=message,
         curve=curve,
+        scores=_latest_scores(columns, rows, curve),
+        objective=source.get("objective") or "beta",
+        capacity_max=_float_or_none(source.get("capacity_max")),
+        gamma=_float_or_none(source.get("gamma")),
     )
+
+
+def _float_or_none(value: Any) -> float | None:
+    return None if value is None else float(value)
+
+
+def _latest_scores(columns: dict[str, list], rows: list[int], curve: Curve) -> tuple[Score, ...]:
+    """The latest score under each protocol (rows in report order, scored ones matching
+    the curve's score points one to one)."""
+    scored = [i for i in rows if columns["score"][i] is not None]
+    latest: dict[str, Score] = {}
+    for k, i in enumerate(scored):
+        protocol = str(curve.score_protocol[k])
+        latest[protocol] = Score(
+            value=float(columns["score"][i]),
+            step=int(columns["step"][i]),
+            protocol=protocol,
+            final=bool(curve.score_final[k]),
+            recon=_recon_at(columns, rows, i),
+        )
+    return tuple(latest.values())
 
 
 def _config_of_results(columns: dict[str, Any], rows: list[int]) -> dict[str, Any]:
     """The config columns of a trial known only from its results (not yet in trials.parquet)."""
-    return {k: columns[k][rows[0]] for k in ("beta", "beta_norm", "latent_size", "steps")}
+    keys = ("beta", "beta_norm", "latent_size", "steps", "objective", "capacity_max", "gamma")
+    return {k: columns[k][rows[0]] for k in keys}
 
 
 def kl_order(kl: tuple[float, ...] | list[float]) -> list[int]:
@@ -276,6 +322,9 @@ def _curve(trial_id: str, columns: dict[str, list], rows: list[int], steps: int 
         score_step=np.array([columns["step"][i] for i in scored], dtype=np.int64),
         score=scores,
         score_final=final,
+        score_protocol=np.array(
+            [columns["score_protocol"][i] or protocols.UNRECORDED for i in scored], dtype=object
+        ),
     )
 
 

@@ -13,6 +13,7 @@ and a pruned trial stops exactly where its last checkpoint is.
 from __future__ import annotations
 
 import dataclasses
+import itertools
 import math
 import re
 from dataclasses import dataclass, field
@@ -30,10 +31,27 @@ METRICS = {"score": "max", "recon": "min", "elbo": "max"}  # what ASHA (and Optu
 TUNE_METRIC_KEYS = {"score": "latest_score", "recon": "latest_recon", "elbo": "latest_elbo"}
 SEARCHES = ("optuna", "random", "grid")
 # The sweep sets these TrialConfig fields itself; they are not trial pass-through options.
-SWEEP_OWNED_FIELDS = ("beta", "beta_norm", "latent_size", "steps", "seed", "device")
+SWEEP_OWNED_FIELDS = (
+    "beta",
+    "beta_norm",
+    "latent_size",
+    "steps",
+    "seed",
+    "device",
+    "capacity_max",
+    "gamma",
+)
 DEFAULT_BETA = "1..250"  # the paper's Figure 6 spans β from 1 to a few hundred
+# The capacity objective does not read β: a capacity sweep searches C_max (and γ when
+# given as a list or range) instead. Burgess et al. used C_max = 25 nats on dSprites.
+DEFAULT_CAPACITY_MAX = "5..50"
 NAME_PATTERN = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")  # fullmatch: "$" allows a final "\n"
-# On CPU the "fast" protocol takes minutes per score; "tiny" keeps a laptop sweep at minutes.
+# On CPU a sweep scores with "tiny" in the loop and at the end: one protocol for every
+# score of the sweep, so its trials are ranked by comparable numbers. "fast" (L = 64, within
+# about a point of "paper"; tiny's L = 8 reads up to 39 points lower) even at ASHA's rungs
+# only (--score-growth) made the README's demo several times slower than its few minutes
+# (docs/benchmarks.md, "Score schedule on CPU"); ask for it with --loop-score-protocol fast
+# --final-score-protocol fast --score-growth RF.
 CPU_SCORE_PROTOCOL = "tiny"
 
 
@@ -58,6 +76,9 @@ class SweepSpec:
     max_failures: int
     # The TrialConfig values the user gave (pass-through options); see trial_options().
     trial: dict[str, Any] = field(default_factory=dict)
+    # The capacity objective's searched values (only with trial["objective"] == "capacity").
+    capacity_max: Domain | None = None
+    gamma: Domain | None = None
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -71,6 +92,10 @@ class SweepSpec:
         return TUNE_METRIC_KEYS[self.metric]
 
     @property
+    def objective(self) -> str:
+        return self.trial.get("objective", "beta")
+
+    @property
     def searched(self) -> str:
         """The TrialConfig field β is searched in: "beta" or "beta_norm"."""
         return "beta" if self.beta is not None else "beta_norm"
@@ -80,6 +105,19 @@ class SweepSpec:
         domain = self.beta if self.beta is not None else self.beta_norm
         assert domain is not None
         return domain
+
+    @property
+    def domains(self) -> dict[str, Domain]:
+        """The TrialConfig fields the search draws besides the latent size, with their
+        domains: β (or β_norm) for the beta objective; C_max, and γ when given, for the
+        capacity objective (which does not read β)."""
+        if self.objective == "capacity":
+            searched = {"capacity_max": self.capacity_max, "gamma": self.gamma}
+            return {name: domain for name, domain in searched.items() if domain is not None}
+        return {self.searched: self.beta_domain}
+
+    def describe_search(self) -> str:
+        return ", ".join(f"{name} {domain}" for name, domain in self.domains.items())
 
     @property
     def seeds(self) -> tuple[int, ...]:
@@ -93,12 +131,15 @@ class SweepSpec:
     def num_trials(self) -> int:
         if self.search != "grid":
             return self.samples
-        return len(self.beta_domain.choices) * len(self.latent.choices) * self.samples
+        return math.prod(len(d.choices) for d in (*self.domains.values(), self.latent)) * (
+            self.samples
+        )
 
     def trial_options(self) -> dict[str, Any]:
         """The user's trial options plus the step intervals and score protocols the sweep
-        chooses for those left out (module docstring). The protocols default to "tiny"
-        when trials run on CPU (a "fast" score there takes minutes)."""
+        chooses for those left out (module docstring). When trials run on CPU both
+        protocols default to CPU_SCORE_PROTOCOL: one protocol for every score of the
+        sweep, at a cost a laptop can pay."""
         trial = dict(self.trial)
         trial.setdefault("report_every", default_report_every(self.grace_steps))
         trial.setdefault("score_every", self.grace_steps)
@@ -109,11 +150,10 @@ class SweepSpec:
         return trial
 
     def base_config(self) -> TrialConfig:
-        """The TrialConfig every trial shares, before β and the latent size are drawn."""
-        first_beta = self.beta_domain.values[0]
+        """The TrialConfig every trial shares, before the searched values are drawn."""
         values = {
             **self.trial_options(),
-            self.searched: first_beta,
+            **{name: domain.values[0] for name, domain in self.domains.items()},
             "latent_size": self.latent.values[0],
             "steps": self.max_steps,
             "seed": self.seed,
@@ -124,7 +164,7 @@ class SweepSpec:
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready; domains as the text the user typed (from_dict parses them back)."""
         values = dataclasses.asdict(self)
-        for name in ("beta", "beta_norm", "latent"):
+        for name in _DOMAIN_OPTIONS:
             domain = getattr(self, name)
             values[name] = None if domain is None else str(domain)
         return values
@@ -132,21 +172,26 @@ class SweepSpec:
     @classmethod
     def from_dict(cls, values: dict[str, Any]) -> SweepSpec:
         values = dict(values)
-        for name, option, integer in (
-            ("beta", "--beta", False),
-            ("beta_norm", "--beta-norm", False),
-            ("latent", "--latent", True),
-        ):
+        for name, (option, integer) in _DOMAIN_OPTIONS.items():
             if values.get(name) is not None:
                 values[name] = parse_domain(values[name], option, integer, *_BOUNDS[integer])
         known = {f.name for f in dataclasses.fields(cls)}
         return cls(**{k: v for k, v in values.items() if k in known})
 
 
-_BOUNDS = {False: (0.0, True), True: (1, False)}  # β > 0; latent sizes ≥ 1
+_BOUNDS = {False: (0.0, True), True: (1, False)}  # β, C_max, γ > 0; latent sizes ≥ 1
+# SweepSpec fields that hold a Domain: their option and whether their values are integers.
+_DOMAIN_OPTIONS = {
+    "beta": ("--beta", False),
+    "beta_norm": ("--beta-norm", False),
+    "latent": ("--latent", True),
+    "capacity_max": ("--capacity-max", False),
+    "gamma": ("--gamma", False),
+}
 
 
 def parse_beta(text: str | None, option: str) -> Domain | None:
+    """A positive float domain: β, β_norm, C_max or γ."""
     return None if text is None else parse_domain(text, option, False, *_BOUNDS[False])
 
 
@@ -160,16 +205,22 @@ def default_report_every(grace_steps: int) -> int:
     return max(d for d in range(1, min(100, grace_steps) + 1) if grace_steps % d == 0)
 
 
+def asha_rungs(spec: SweepSpec) -> list[int]:
+    """The steps where ASHA compares trials: grace·rf^k below max_steps."""
+    rungs, step = [], spec.grace_steps
+    while step < spec.max_steps:
+        rungs.append(step)
+        step *= spec.reduction_factor
+    return rungs
+
+
 def _validate(spec: SweepSpec) -> None:
     if not NAME_PATTERN.fullmatch(spec.name):
         fail(
             f"--name {spec.name!r}: use letters, digits, '.', '_' and '-' (at most 100, "
             "not starting with '.', '_' or '-')"
         )
-    if spec.beta is not None and spec.beta_norm is not None:
-        fail("give --beta or --beta-norm, not both")
-    if spec.beta is None and spec.beta_norm is None:
-        fail("give --beta or --beta-norm")
+    _check_objective_domains(spec)
     _at_least("--samples", spec.samples, 1)
     _at_least("--max-steps", spec.max_steps, 1)
     _at_least("--grace-steps", spec.grace_steps, 1)
@@ -189,12 +240,36 @@ def _validate(spec: SweepSpec) -> None:
     _check_resources(spec.cpus_per_trial, spec.gpus_per_trial)
     check_address(spec.address)
     if spec.search == "grid":
-        for option, domain in (("--beta", spec.beta), ("--beta-norm", spec.beta_norm)):
-            if domain is not None and domain.is_range:
+        for name, domain in spec.domains.items():
+            if domain.is_range:
+                option = _DOMAIN_OPTIONS[name][0]
                 fail(f"--search grid needs lists: {option} {domain} is a range (try 1,4,16,64)")
         if spec.latent.is_range:
             fail(f"--search grid needs lists: --latent {spec.latent} is a range (try 4,8,16)")
     _check_trial(spec)
+
+
+def _check_objective_domains(spec: SweepSpec) -> None:
+    """Search what the objective reads: β for beta, C_max (and γ) for capacity."""
+    beta_given = [o for o, d in (("--beta", spec.beta), ("--beta-norm", spec.beta_norm)) if d]
+    capacity_given = [
+        o for o, d in (("--capacity-max", spec.capacity_max), ("--gamma", spec.gamma)) if d
+    ]
+    if spec.objective == "capacity":
+        if beta_given:
+            fail(
+                f"{beta_given[0]}: the capacity objective does not use β; search "
+                f"--capacity-max (C_max, e.g. {DEFAULT_CAPACITY_MAX}) and --gamma instead"
+            )
+        if spec.capacity_max is None:
+            fail("--objective capacity needs --capacity-max (a value, a list or a range)")
+        return
+    if capacity_given:
+        fail(f"{capacity_given[0]} is used only with --objective capacity")
+    if spec.beta is not None and spec.beta_norm is not None:
+        fail("give --beta or --beta-norm, not both")
+    if spec.beta is None and spec.beta_norm is None:
+        fail("give --beta or --beta-norm")
 
 
 def _at_least(option: str, value: Any, minimum: int) -> None:
@@ -229,9 +304,9 @@ def _check_trial(spec: SweepSpec) -> None:
     try:
         base = spec.base_config()
         # Every value the search can produce must make a valid trial: check the extremes.
-        for beta in spec.beta_domain.values:
-            for latent in spec.latent.values:
-                base.replace(**{spec.searched: beta, "latent_size": latent})
+        axes = {**spec.domains, "latent_size": spec.latent}
+        for point in itertools.product(*(d.values for d in axes.values())):
+            base.replace(**dict(zip(axes, point, strict=True)))
     except ConfigError as error:
         fail(_option_message(str(error)))
     if spec.metric == "score":
@@ -241,6 +316,13 @@ def _check_trial(spec: SweepSpec) -> None:
             fail(
                 f"--grace-steps {spec.grace_steps} is not a multiple of --score-every "
                 f"{base.score_every}: ASHA's rungs would compare stale scores"
+            )
+        stale = [r for r in asha_rungs(spec) if not base.is_score_step(r)]
+        if stale:
+            fail(
+                f"--score-growth {base.score_growth} leaves ASHA's rung at step {stale[0]} "
+                f"unscored (scores at {base.score_every}·{base.score_growth}^k steps): use "
+                f"--score-growth 1 or {spec.reduction_factor}"
             )
 
 

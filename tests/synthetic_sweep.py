@@ -37,6 +37,7 @@ class SyntheticTrial:
     checkpoint_path: str | None = None
     seed: int = 0
     extra: dict[str, Any] = field(default_factory=dict)  # more trials.parquet columns
+    config_changes: dict[str, Any] = field(default_factory=dict)  # more TrialConfig values
 
     @property
     def config(self) -> TrialConfig:
@@ -47,6 +48,7 @@ class SyntheticTrial:
             seed=self.seed,
             report_every=100,
             score_every=250,
+            **self.config_changes,
         )
 
     @property

@@ -190,3 +190,17 @@ def test_dci_is_deterministic_and_checks_its_input(sim):
         dci.score(sim, noisy, num_test=0)
     with pytest.raises(ValueError, match="NaN or infinite"):
         dci.score(sim, lambda x: torch.full((x.shape[0], 2), float("nan")), **small)
+
+
+def test_mig_per_factor_follows_the_order_of_factors(sim):
+    truth = synthetic.FactorCodes(sim)
+    full = mig.score(sim, truth, seed=0)
+    # The module docstring's figure for the ground truth (20 bins cap the 32- and 40-value
+    # factors below 1).
+    assert full["mig"] == pytest.approx(0.896, abs=0.005)
+    shape, pos_x = sim.factor_names.index("shape"), sim.factor_names.index("posX")
+    asked = mig.score(sim, truth, factors=("posX", "shape"), seed=0)
+    assert asked["mig_per_factor"] == pytest.approx(
+        [full["mig_per_factor"][pos_x], full["mig_per_factor"][shape]]
+    )
+    assert asked["mig_per_factor"][0] < 0.9 < asked["mig_per_factor"][1]  # posX, then shape

@@ -10,8 +10,9 @@ import pyarrow.parquet as pq
 import pytest
 from synthetic_sweep import FINAL_PROTOCOL, LOOP_PROTOCOL, SyntheticTrial, write_sweep
 
+from reports.protocols import other_scores
 from reports.rungs import asha_rungs
-from reports.selection import best_trials, frontier_members, status_notes
+from reports.selection import best_trials, frontier_members, protocol_lines, status_notes
 from reports.sweepdata import load_sweep
 from sweep.errors import UserError
 from sweep.store.parquet import rows_to_table, write_table
@@ -50,12 +51,53 @@ def test_every_trial_is_read_once_with_its_config(known):
     assert trials["f"].stopped_early and trials["f"].steps_done == 250
 
 
-def test_the_final_protocol_score_wins_over_the_loop_score_at_the_last_step(known):
+def test_one_protocol_ranks_every_trial_and_the_final_scores_stay_apart(known):
+    # Finished trials also have final-protocol scores, stopped ones only in-loop scores:
+    # the report ranks all by the protocol that scored the most trials, the loop's.
+    assert known.protocol == LOOP_PROTOCOL
+    ranked = [t for t in known.trials if t.score is not None]
+    assert {t.score_protocol for t in ranked} == {LOOP_PROTOCOL} and len(ranked) == 8
     b = by_id(known)["b"]
     # At step 1000 the loop score is 0.75 and the final-protocol score 0.80.
-    assert b.score == pytest.approx(0.80) and b.score_protocol == FINAL_PROTOCOL
-    assert b.score_is_final and b.score_step == 1000 and b.recon == pytest.approx(35.0)
+    assert b.score == pytest.approx(0.75) and not b.score_is_final
+    assert b.score_step == 1000 and b.recon == pytest.approx(35.0)
+    (final,) = other_scores(b)
+    assert (final.value, final.protocol, final.final, final.step) == (
+        0.80,
+        FINAL_PROTOCOL,
+        True,
+        1000,
+    )
     assert b.curve.score_final.sum() == 1 and b.curve.score_final[-1]
+    lines = protocol_lines(known.trials)
+    assert lines[0].startswith("Ranked and plotted: one protocol") and LOOP_PROTOCOL in lines[0]
+    assert lines[1:] == [f"Not ranked (other protocol, in index.html): 5 trials: {FINAL_PROTOCOL}"]
+
+
+def test_a_sweep_whose_trials_all_finished_ranks_by_its_final_protocol(tmp_path):
+    finished = [t for t in KNOWN if t.status == "terminated"]
+    sweep = load_sweep(write_sweep(tmp_path / "done", finished), "done")
+    assert sweep.protocol == FINAL_PROTOCOL
+    assert all(t.score_is_final and t.score_protocol == FINAL_PROTOCOL for t in sweep.trials)
+    assert by_id(sweep)["b"].score == pytest.approx(0.80)
+
+
+def test_trials_scored_only_under_another_protocol_are_listed_not_ranked(tmp_path):
+    # Three stopped trials (loop protocol) outnumber the one finished with only a final
+    # score (score_every beyond its steps): that one is not ranked beside them.
+    trials = [
+        SyntheticTrial(tid, 4.0, 10, recon=30.0, score=0.5, status="stopped-early", last_step=250)
+        for tid in ("p", "q", "r")
+    ]
+    trials.append(SyntheticTrial("z", 4.0, 10, recon=20.0, score=0.99, steps=200))
+    sweep = load_sweep(write_sweep(tmp_path / "mixed", trials), "mixed")
+    z = by_id(sweep)["z"]
+    assert sweep.protocol == LOOP_PROTOCOL and z.score is None and not z.can_be_chosen
+    assert [s.protocol for s in z.scores] == [FINAL_PROTOCOL]
+    assert "z" not in [t.trial_id for t in frontier_members(sweep.trials)]
+    notes = " ".join(status_notes(sweep.trials))
+    assert "1 trial scored only under another protocol (z)" in notes
+    assert "without a score" not in notes
 
 
 def test_a_pruned_trial_keeps_its_last_in_loop_score(known):

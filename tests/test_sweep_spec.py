@@ -10,7 +10,7 @@ import pytest
 
 from sweep.domains import LIST, RANGE, VALUE
 from sweep.errors import UserError
-from sweep.spec import SweepSpec, default_report_every, parse_beta, parse_latent
+from sweep.spec import SweepSpec, asha_rungs, default_report_every, parse_beta, parse_latent
 from sweep.tune import space as tune_space
 
 
@@ -136,6 +136,7 @@ def test_steps_follow_the_grace_period_so_rungs_are_scored_and_checkpointed():
 def test_cpu_trials_score_with_the_tiny_protocol_unless_told():
     cpu = make_spec(gpus_per_trial=0.0).base_config()
     assert (cpu.loop_score_protocol, cpu.final_score_protocol) == ("tiny", "tiny")
+    assert cpu.score_growth == 1
     gpu = make_spec(gpus_per_trial=0.5).base_config()
     assert (gpu.loop_score_protocol, gpu.final_score_protocol) == ("fast", "paper")
     told = make_spec(trial={"final_score_protocol": "fast"}).base_config()
@@ -199,3 +200,18 @@ def test_optuna_searcher_is_seeded_and_limited():
     assert all(1 <= beta <= 250 and latent in (4, 8) for beta, latent in first)
     scheduler = tune_space.scheduler(make_spec())
     assert scheduler._time_attr == "step" and scheduler._max_t == 80
+
+
+def test_a_score_growth_of_the_reduction_factor_scores_exactly_the_rungs():
+    trial = {"score_growth": 2, "loop_score_protocol": "fast", "final_score_protocol": "fast"}
+    spec = make_spec(max_steps=80, grace_steps=10, reduction_factor=2, trial=trial)
+    config = spec.base_config()
+    assert [s for s in range(1, 80) if config.is_score_step(s)] == [10, 20, 40] == asha_rungs(spec)
+    thirds = make_spec(max_steps=90, reduction_factor=3, trial={"score_growth": 3})
+    assert [s for s in range(1, 90) if thirds.base_config().is_score_step(s)] == [10, 30]
+
+
+def test_a_score_growth_that_skips_a_rung_is_refused():
+    with pytest.raises(UserError, match=r"--score-growth 3 leaves ASHA's rung at step 20"):
+        make_spec(trial={"score_growth": 3})
+    assert make_spec(trial={"score_growth": 2}).base_config().score_growth == 2

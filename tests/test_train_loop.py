@@ -200,3 +200,13 @@ def test_a_non_finite_loss_ends_the_trial_as_diverged(tmp_path, no_scoring):
     assert None in floats
     assert recorder.checkpoints == [(2, None)] and result.checkpoint is None
     assert not any(tmp_path.iterdir())  # no checkpoint of a diverged model
+
+
+def test_a_growing_score_schedule_scores_at_the_geometric_steps_and_the_last(no_scoring):
+    config = _config(steps=20, report_every=20, score_every=2, score_growth=2)
+    recorder = Recorder()
+    train(config, report=recorder)
+    assert [r["step"] for r in recorder.reports if r["score"] is not None] == [2, 4, 8, 16, 20]
+    every = Recorder()
+    train(config.replace(score_growth=1, steps=6), report=every)
+    assert [r["step"] for r in every.reports if r["score"] is not None] == [2, 4, 6]

@@ -34,11 +34,15 @@ RESUMABLE_CHANGES = frozenset(
         "device",
         "report_every",
         "score_every",
+        "score_growth",
         "checkpoint_every",
         "loop_score_protocol",
         "final_score_protocol",
     }
 )
+# Fields only the capacity objective reads: under the beta objective they define nothing
+# (capacity_steps follows `steps` by default, and `steps` may change on a resume).
+CAPACITY_FIELDS = frozenset({"gamma", "capacity_max", "capacity_steps"})
 
 
 class CheckpointError(ValueError):
@@ -104,10 +108,17 @@ def config_of(state: dict[str, Any]) -> TrialConfig:
 def check_resumable(saved: TrialConfig, config: TrialConfig) -> None:
     """ConfigError unless `config` continues the run `saved` describes."""
     old, new = saved.to_dict(), config.to_dict()
-    changed = sorted(k for k in old if old[k] != new[k] and k not in RESUMABLE_CHANGES)
+    free = RESUMABLE_CHANGES | (CAPACITY_FIELDS if saved.objective == "beta" else frozenset())
+    changed = sorted(k for k in old if old[k] != new[k] and k not in free)
     if changed:
         detail = ", ".join(f"{k}: {old[k]!r} -> {new[k]!r}" for k in changed)
-        raise ConfigError(f"cannot resume: the checkpoint is a different run ({detail})")
+        hint = ""
+        if "capacity_steps" in changed:
+            hint = (
+                f"; the capacity ramp follows --steps unless given: pass --capacity-steps "
+                f"{old['capacity_steps']} to continue this run's ramp"
+            )
+        raise ConfigError(f"cannot resume: the checkpoint is a different run ({detail}){hint}")
 
 
 def resume_point(

@@ -95,7 +95,7 @@ def train(
             )
         metrics = _metrics(config, step, interval, images_per_s)
         final = step == config.steps
-        if final or (config.score_every and step % config.score_every == 0):
+        if final or config.is_score_step(step):
             protocol = config.final_score_protocol if final else config.loop_score_protocol
             metrics.update(scoring.score(sim, model, protocol, config.seed))
         fresh = None
@@ -132,20 +132,26 @@ def _should_materialize(config: TrialConfig, device: torch.device, start: int) -
     """Whether this trial renders enough images to pay for materialising the data set."""
     if device.type != "cpu":
         return True  # on a GPU a gather beats a rasteriser's dozen kernel launches per batch
-    loop_scores = 0
-    if config.score_every:
-        loop_scores = config.steps // config.score_every - start // config.score_every
+    loop_scores = sum(config.is_score_step(s) for s in _score_candidates(config, start))
     images = (config.steps - start) * config.batch_size
     images += loop_scores * scoring.images_per_score(config.loop_score_protocol)
     images += scoring.images_per_score(config.final_score_protocol)
     return images >= data.MATERIALIZE_MIN_IMAGES
 
 
+def _score_candidates(config: TrialConfig, start: int) -> range:
+    """The multiples of score_every after `start` (the steps that may be scoring steps)."""
+    if not config.score_every:
+        return range(0)
+    first = (start // config.score_every + 1) * config.score_every
+    return range(first, config.steps + 1, config.score_every)
+
+
 def _is_report_step(config: TrialConfig, step: int, checkpoints: bool) -> bool:
     return (
         step == config.steps
         or step % config.report_every == 0
-        or bool(config.score_every and step % config.score_every == 0)
+        or config.is_score_step(step)
         or (checkpoints and step % config.checkpoint_every == 0)
     )
 

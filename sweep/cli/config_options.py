@@ -30,7 +30,7 @@ def _parameters(exclude: tuple[str, ...]) -> list[inspect.Parameter]:
         if f.name in exclude:
             continue
         annotation = _PYTHON_TYPES[str(f.type).replace(" | None", "")]
-        default = "derived" if f.default is None else f.default
+        default = f.metadata.get("default_text", "derived" if f.default is None else f.default)
         option = typer.Option(
             None,
             option_name(f.name),

@@ -20,6 +20,7 @@ from sweep.domains import Domain
 from sweep.errors import fail
 from sweep.spec import (
     DEFAULT_BETA,
+    DEFAULT_CAPACITY_MAX,
     METRICS,
     SEARCHES,
     SWEEP_OWNED_FIELDS,
@@ -44,6 +45,16 @@ def run_command(
     ),
     beta_norm: str | None = typer.Option(
         None, "--beta-norm", help="Normalised β = β·M/4096 instead of --beta (same forms)."
+    ),
+    capacity_max: str | None = typer.Option(
+        None,
+        "--capacity-max",
+        help="With --objective capacity, which does not use β: C_max (nats) in the same forms "
+        f"(default: {DEFAULT_CAPACITY_MAX}).",
+    ),
+    gamma: str | None = typer.Option(
+        None,
+        help="With --objective capacity: γ in the same forms (default: TrialConfig's 1000).",
     ),
     latent: str = typer.Option("10", help="Latent size: a value, a list (4,8,16) or a range A..B."),
     samples: int | None = typer.Option(
@@ -84,11 +95,14 @@ def run_command(
     *,
     trial: dict,
 ) -> None:
-    """Run a sweep of β-VAE trials over β and latent size, pruned by ASHA, into Parquet.
+    """Run a sweep of β-VAE trials over β and latent size (C_max and γ with --objective capacity), pruned by ASHA, into Parquet.
 
-    Trial options left out follow the sweep: --report-every divides --grace-steps, and --score-every and --checkpoint-every equal it, so every ASHA rung is a scored and checkpointed step; with trials on CPU both score protocols default to tiny.
+    Trial options left out follow the sweep: --report-every divides --grace-steps, and --score-every and --checkpoint-every equal it, so every ASHA rung is a scored and checkpointed step; with trials on CPU both score protocols default to tiny (one protocol for every score; --score-growth RF scores only ASHA's rungs, for a costlier protocol).
     """
-    if beta is None and beta_norm is None:
+    if trial.get("objective") == "capacity":
+        if capacity_max is None:
+            capacity_max = DEFAULT_CAPACITY_MAX
+    elif beta is None and beta_norm is None:
         beta = DEFAULT_BETA
     if search not in SEARCHES:  # needed below, before the spec checks everything else
         fail(f"--search {search!r}: expected one of {', '.join(SEARCHES)}")
@@ -118,6 +132,8 @@ def run_command(
         seed=seed,
         max_failures=max_failures,
         trial=trial,
+        capacity_max=parse_beta(capacity_max, "--capacity-max"),
+        gamma=parse_beta(gamma, "--gamma"),
     )
     if spec.search == "grid" and concurrency is None:
         spec = dataclasses.replace(spec, concurrency=spec.num_trials)
@@ -226,14 +242,14 @@ def _check_same(saved: SweepSpec, given: SweepSpec) -> None:
 
 
 _NOT_COMPARED = {"address", "name", "trial"}  # where it runs may change; trial: as resolved
-_SEARCHED = ("beta", "beta_norm", "latent_size")
+_SEARCHED = ("beta", "beta_norm", "latent_size", "capacity_max", "gamma")
 
 
 def _resolved(spec: SweepSpec) -> dict[str, Any]:
     """What a sweep runs, free of how it was typed: each domain as its kind and its set of
     values, and every trial option with its default or sweep-chosen value filled in."""
     values = {k: v for k, v in spec.to_dict().items() if k not in _NOT_COMPARED}
-    for name in ("beta", "beta_norm", "latent"):
+    for name in ("beta", "beta_norm", "latent", "capacity_max", "gamma"):
         domain = getattr(spec, name)
         values[name] = None if domain is None else _domain_key(domain)
     config = spec.base_config().to_dict()

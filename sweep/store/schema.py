@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import pyarrow as pa
 
-from trainables.config import config_fields
+from trainables.config import CAPACITY_RAMP_FRACTION, config_fields
 
 SCHEMA_VERSION = "1"
 VERSION_KEY = b"betasweep.schema_version"
@@ -31,6 +31,12 @@ def _config_columns() -> list[pa.Field]:
     return columns
 
 
+CAPACITY_DESCRIPTION = (
+    f"C (nats) of the capacity objective at this step, null under the beta objective: it "
+    f"rises linearly from 0 to capacity_max over capacity_steps, by default "
+    f"{CAPACITY_RAMP_FRACTION:g} × the trial's planned steps, then stays at capacity_max"
+)
+
 # What every report of a training run holds (trainables.train's report dicts use these keys).
 METRIC_COLUMNS = [
     pa.field("step", pa.int64(), nullable=False),
@@ -39,7 +45,7 @@ METRIC_COLUMNS = [
     pa.field("kl_per_latent", pa.list_(pa.float64())),
     pa.field("elbo", pa.float64()),  # −(recon + kl), per image (nats)
     pa.field("loss", pa.float64()),  # the objective being minimised
-    pa.field("capacity", pa.float64()),  # C at this step (capacity objective only)
+    pa.field("capacity", pa.float64(), metadata={b"description": CAPACITY_DESCRIPTION.encode()}),
     pa.field("score", pa.float64()),  # Higgins test accuracy measured at this step, else null
     pa.field("score_train", pa.float64()),
     pa.field("score_protocol", pa.string()),  # e.g. "higgins L=64 train=10000 test=5000 ..."

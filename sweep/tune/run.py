@@ -223,11 +223,12 @@ def _announce(spec: SweepSpec) -> None:
     config = spec.base_config()
     print(
         f"sweep {spec.name}: {spec.num_trials} trials ({spec.search}), "
-        f"{spec.searched} {spec.beta_domain}, latent {spec.latent}, ≤{spec.max_steps} steps; "
+        f"{spec.describe_search()}, latent {spec.latent}, ≤{spec.max_steps} steps; "
         f"ASHA on {spec.metric} ({spec.mode}) from step {spec.grace_steps}, "
         f"reduction {spec.reduction_factor}; {spec.cpus_per_trial:g} CPU + "
         f"{spec.gpus_per_trial:g} GPU per trial, ≤{spec.concurrency} at once; scores "
         f"{config.loop_score_protocol}/{config.final_score_protocol} every "
-        f"{config.score_every} steps",
+        f"{config.score_every} steps"
+        + (f" (then ×{config.score_growth}: ASHA's rungs)" if config.score_growth > 1 else ""),
         file=sys.stderr,
     )

@@ -1,7 +1,8 @@
 """A SweepSpec as Ray Tune sees it: the search space, the search algorithm, the scheduler.
 
-The param space is the whole TrialConfig (as a dict) with β (or β_norm) and the latent
-size replaced by Tune domains, so every trial's config is a complete TrialConfig.
+The param space is the whole TrialConfig (as a dict) with the searched fields (β or β_norm;
+C_max and γ for the capacity objective) and the latent size replaced by Tune domains, so
+every trial's config is a complete TrialConfig.
 """
 
 from __future__ import annotations
@@ -27,15 +28,18 @@ def _tune_domain(domain: Domain, search: str) -> Any:
 
 
 def has_searched_dimension(spec: SweepSpec) -> bool:
-    return spec.beta_domain.kind != VALUE or spec.latent.kind != VALUE
+    return any(d.kind != VALUE for d in (*spec.domains.values(), spec.latent))
 
 
 def param_space(spec: SweepSpec) -> dict[str, Any]:
     from ray import tune
 
     space = spec.base_config().to_dict()
-    space["beta"] = space["beta_norm"] = None  # the searched one is set below, the other derived
-    space[spec.searched] = _tune_domain(spec.beta_domain, spec.search)
+    space["beta_norm"] = None  # derived from β and each trial's latent size
+    if spec.objective == "beta":
+        space["beta"] = None  # the searched one of the two is set below
+    for name, domain in spec.domains.items():
+        space[name] = _tune_domain(domain, spec.search)
     space["latent_size"] = _tune_domain(spec.latent, spec.search)
     if spec.search == "grid" and len(spec.seeds) > 1:
         space["seed"] = tune.grid_search(list(spec.seeds))
