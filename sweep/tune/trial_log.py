@@ -1,0 +1,65 @@
+"""A trial's own log of its scores in progress: `tune/<trial_id>/trial.log` in the sweep.
+
+A score under the paper's protocol encodes ~0.7 M images, minutes on a CPU, during which
+a trial reports nothing to Tune. The trial writes here how far it is and how long is left
+(no more than a line every `every` seconds), so `tail -f` shows it is alive. Pure Python:
+the trainable (sweep.tune.trainable) opens it in the trial's working directory, which
+Tune copies into the sweep's storage with the trial's other artifacts.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+TRIAL_LOG = "trial.log"
+
+
+def duration(seconds: float) -> str:
+    seconds = round(seconds)
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    return f"{minutes} min {seconds:02d} s"
+
+
+class ScoreLog:
+    """score_progress(protocol, encoded, total) for trainables.train: appends progress
+    lines to `path` (a line at the start, at most one per `every` seconds, one at the end)."""
+
+    def __init__(
+        self, path: Path, every: float = 10.0, clock: Callable[[], float] = time.monotonic
+    ):
+        self.path = path
+        self.every = every
+        self.clock = clock
+        self._started = self._last = 0.0
+
+    def write(self, text: str) -> None:
+        stamp = dt.datetime.now().isoformat(sep=" ", timespec="seconds")
+        with open(self.path, "a", encoding="utf-8") as log:  # closed at once: a crash keeps it
+            log.write(f"{stamp} {text}\n")
+
+    def __call__(self, protocol: str, encoded: int, total: int) -> None:
+        now = self.clock()
+        if encoded == 0:
+            self._started = self._last = now
+            self.write(f"score {protocol}: encoding {total:,} images")
+            return
+        elapsed = now - self._started
+        if encoded >= total:
+            self.write(
+                f"score {protocol}: {total:,} images encoded in {duration(elapsed)}; "
+                "fitting the classifier"
+            )
+        elif now - self._last >= self.every:
+            left = elapsed / encoded * (total - encoded)
+            self.write(
+                f"score {protocol}: {encoded:,}/{total:,} images encoded "
+                f"({100 * encoded / total:.0f}%), about {duration(left)} left"
+            )
+        else:
+            return
+        self._last = now
