@@ -29,6 +29,8 @@ METRICS = {"score": "max", "recon": "min", "elbo": "max"}  # what ASHA (and Optu
 # where it was not measured. The keys are always floats, NaN where a value is unknown.
 TUNE_METRIC_KEYS = {"score": "latest_score", "recon": "latest_recon", "elbo": "latest_elbo"}
 SEARCHES = ("optuna", "random", "grid")
+# Experiment trackers a sweep can report to besides its Parquet files (sweep.tune.trackers).
+TRACKERS = ("tensorboard", "mlflow", "wandb")
 # The sweep sets these TrialConfig fields itself; they are not trial pass-through options.
 SWEEP_OWNED_FIELDS = ("beta", "beta_norm", "latent_size", "steps", "seed", "device")
 DEFAULT_BETA = "1..250"  # the paper's Figure 6 spans β from 1 to a few hundred
@@ -58,8 +60,10 @@ class SweepSpec:
     max_failures: int
     # The TrialConfig values the user gave (pass-through options); see trial_options().
     trial: dict[str, Any] = field(default_factory=dict)
+    trackers: tuple[str, ...] = ()  # --log: experiment trackers, as TRACKERS names
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "trackers", tuple(self.trackers))  # a list when from JSON
         _validate(self)
 
     @property
@@ -188,6 +192,9 @@ def _validate(spec: SweepSpec) -> None:
     _at_least("--max-failures", spec.max_failures, 0)
     _check_resources(spec.cpus_per_trial, spec.gpus_per_trial)
     check_address(spec.address)
+    unknown = [t for t in spec.trackers if t not in TRACKERS]
+    if unknown:
+        fail(f"--log {unknown[0]!r}: expected some of {','.join(TRACKERS)}")
     if spec.search == "grid":
         for option, domain in (("--beta", spec.beta), ("--beta-norm", spec.beta_norm)):
             if domain is not None and domain.is_range:

@@ -28,6 +28,7 @@ from sweep.spec import (
 )
 from sweep.store import storage
 from sweep.store.summary import SweepSummary, list_sweeps, read_summary, status_table, where_text
+from sweep.tune import trackers
 
 OPTUNA_CONCURRENCY = 4  # TPE learns from finished trials: many at once is close to random
 _STORAGE_HELP = "Local directory or s3://bucket/prefix, gs://… holding the sweeps."
@@ -78,6 +79,11 @@ def run_command(
     resume: bool = typer.Option(
         False, "--resume", help="If the sweep NAME exists, continue it (same options)."
     ),
+    log: str | None = typer.Option(
+        None,
+        "--log",
+        help="Also report to experiment trackers: any of tensorboard,mlflow,wandb (default: none).",
+    ),
     *,
     trial: dict,
 ) -> None:
@@ -115,11 +121,13 @@ def run_command(
         seed=seed,
         max_failures=max_failures,
         trial=trial,
+        trackers=trackers.parse(log),
     )
     if spec.search == "grid" and concurrency is None:
         spec = dataclasses.replace(spec, concurrency=spec.num_trials)
     storage.check_writable(root)
     sweep_dir = storage.join(root, spec.name)
+    trackers.check(spec.trackers, sweep_dir)
     if storage.exists(sweep_dir):
         if not resume:
             fail(
@@ -163,6 +171,7 @@ def resume_command(
             f"sweep {name!r} was created under {spec.storage} and Ray Tune's state points "
             "there: resume it from that location"
         )
+    trackers.check(spec.trackers, sweep_dir)  # Tune's saved state holds their callbacks
     _finish(tune_run.resume(spec, address if address is not None else spec.address), root)
 
 

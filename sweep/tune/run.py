@@ -23,7 +23,7 @@ from sweep.errors import fail
 from sweep.spec import SweepSpec
 from sweep.store import storage
 from sweep.store.summary import SweepSummary, read_summary
-from sweep.tune import capacity
+from sweep.tune import capacity, trackers
 
 # Trials per GPU by default: 2 (0.5 GPU each). A conservative choice until bench/packing.py
 # has measured aggregate images/s on a GPU (docs/benchmarks.md); override per sweep.
@@ -151,11 +151,16 @@ def _new_tuner(spec: SweepSpec, sweep_dir: str) -> Any:
         run_config=tune.RunConfig(
             name=storage.TUNE_DIR,
             storage_path=sweep_dir,
-            callbacks=[ParquetCallback(sweep_dir, spec.name)],
+            callbacks=[
+                ParquetCallback(sweep_dir, spec.name),
+                *trackers.callbacks(spec.trackers, spec.name, sweep_dir),
+            ],
             failure_config=tune.FailureConfig(max_failures=spec.max_failures),
             # Every checkpoint is kept: Tune deletes surplus ones at once, and a driver
             # killed before its next state save would resume from a deleted one.
             checkpoint_config=tune.CheckpointConfig(num_to_keep=None),
+            # Copies each trial's working directory (its trial.log) into tune/<trial_id>/.
+            sync_config=tune.SyncConfig(sync_artifacts=True),
             verbose=0,  # ParquetCallback prints one line per trial start and end instead
         ),
     )
@@ -169,6 +174,9 @@ def _quiet_tune() -> None:
     # A trial restored from a checkpoint counts Tune's iterations from 1 again; Optuna then
     # ignores those intermediate values (the final one still counts) and says so each time.
     warnings.filterwarnings("ignore", message="The reported value is ignored because this")
+    # Tune warns of every callback slower than 0.5 s: a tracker's first result (opening
+    # MLflow's database, starting a W&B process) takes seconds on a busy machine.
+    os.environ.setdefault("TUNE_WARN_THRESHOLD_S", "10")
 
 
 def write_spec(spec: SweepSpec, sweep_dir: str) -> None:
