@@ -103,8 +103,10 @@ def test_sweep_train_draws_the_score_as_its_own_progress_line():
 
 
 def test_a_trials_score_log_says_how_far_and_how_long_is_left(tmp_path):
-    now = [100.0]
-    log = ScoreLog(tmp_path / "trial.log", every=10.0, clock=lambda: now[0])
+    now, console = [100.0], []
+    log = ScoreLog(
+        tmp_path / "trial.log", every=10.0, clock=lambda: now[0], echo=console.append, echo_after=20
+    )
     log("paper", 0, 600_000)
     for seconds, encoded in [(4, 40_000), (12, 120_000), (15, 150_000), (30, 300_000)]:
         now[0] = 100.0 + seconds
@@ -118,3 +120,8 @@ def test_a_trials_score_log_says_how_far_and_how_long_is_left(tmp_path):
         "score paper: 300,000/600,000 images encoded (50%), about 30 s left",
         "score paper: 600,000 images encoded in 1 min 00 s; fitting the classifier",
     ]
+    assert console == lines[2:]  # on the console only once the score has taken 20 s
+    log("tiny", 0, 8_000)
+    now[0] = 165.0
+    log("tiny", 8_000, 8_000)  # a short score: its lines stay in the log
+    assert console == lines[2:]

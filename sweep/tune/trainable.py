@@ -121,7 +121,10 @@ def run_trial(config: dict[str, Any]) -> None:
 
         # Tune runs the trial in its working directory and copies what is there to the
         # trial's directory in the sweep (SyncConfig(sync_artifacts=True) in sweep.tune.run).
-        score_log = ScoreLog(Path.cwd() / TRIAL_LOG)
+        trial_id = tune.get_context().get_trial_id()
+        score_log = ScoreLog(
+            Path.cwd() / TRIAL_LOG, echo=lambda text: print(f"trial {trial_id} {text}", flush=True)
+        )
         train(
             trial,
             report=report,
