@@ -43,6 +43,10 @@ GROUP_ELEMENTS = 1 << 24
 
 Encode = Callable[[torch.Tensor], torch.Tensor]
 Reduce = Callable[[torch.Tensor], torch.Tensor]
+# progress(encoded, total): images encoded so far of those this call encodes, called once
+# with 0 before the first batch and after every batch; for a caller's progress bar. The
+# metric's result does not depend on it.
+Progress = Callable[[int, int], None]
 
 
 @runtime_checkable
@@ -82,9 +86,31 @@ def check_finite(values: torch.Tensor, what: str = "codes") -> torch.Tensor:
     return values
 
 
+def _counter(progress: Progress | None, total: int) -> Callable[[int], None] | None:
+    """advance(n): n more images encoded; reports (done, total) to `progress`."""
+    if progress is None:
+        return None
+    done = 0
+    progress(0, total)
+
+    def advance(n: int) -> None:
+        nonlocal done
+        done += n
+        progress(done, total)
+
+    return advance
+
+
 @torch.no_grad()
-def encode_positions(sim, encode: Encode, flat: torch.Tensor, batch_size: int) -> torch.Tensor:
-    """Codes (n, d) of the images at flat positions, encoded in batches (not deduplicated)."""
+def encode_positions(
+    sim,
+    encode: Encode,
+    flat: torch.Tensor,
+    batch_size: int,
+    advance: Callable[[int], None] | None = None,
+) -> torch.Tensor:
+    """Codes (n, d) of the images at flat positions, encoded in batches (not deduplicated).
+    advance(n), if given, is told of every batch of n images encoded."""
     indexed = isinstance(encode, IndexedRepresentation)
     parts, width = [], None
     for chunk in flat.split(batch_size):
@@ -97,6 +123,8 @@ def encode_positions(sim, encode: Encode, flat: torch.Tensor, batch_size: int) -
             )
         width = codes.shape[1]
         parts.append(codes)
+        if advance is not None:
+            advance(chunk.shape[0])
     if not parts:
         raise ValueError("no images to encode")
     return torch.cat(parts)
@@ -120,30 +148,43 @@ def grouped_features(
     *,
     encoding: str = "unique",
     batch_size: int | None = None,
+    progress: Progress | None = None,
 ) -> torch.Tensor:
     """reduce(codes of each group): flat (N, G) positions -> features (N, e), checked finite.
 
-    `reduce` maps codes (P, G, d) to (P, e) for any number P of groups.
+    `reduce` maps codes (P, G, d) to (P, e) for any number P of groups. progress: see
+    Progress (the total is the distinct images on the fast path, else every position).
     """
     checks.choice("encoding", encoding, ENCODINGS)
     batch = encode_batch_size(sim, batch_size)
     groups, size = flat.shape
     if encoding == "direct":
+        advance = _counter(progress, flat.numel())
         features = torch.cat(
-            [reduce(encode_positions(sim, encode, row, batch).unsqueeze(0)) for row in flat]
+            [
+                reduce(encode_positions(sim, encode, row, batch, advance).unsqueeze(0))
+                for row in flat
+            ]
         )
         return check_finite(features, "features")
 
     if isinstance(encode, IndexedRepresentation):
-        return check_finite(_by_chunks(sim, encode, flat, reduce, batch), "features")
+        advance = _counter(progress, flat.numel())
+        return check_finite(_by_chunks(sim, encode, flat, reduce, batch, advance), "features")
 
     distinct, inverse = torch.unique(flat, return_inverse=True)
     probe = encode_positions(sim, encode, distinct[:batch], batch)
     if distinct.numel() * probe.shape[1] * 4 > TABLE_BYTES_LIMIT:
-        return check_finite(_by_chunks(sim, encode, flat, reduce, batch), "features")
+        advance = _counter(progress, flat.numel())
+        return check_finite(_by_chunks(sim, encode, flat, reduce, batch, advance), "features")
+    advance = _counter(progress, distinct.numel())
+    if advance is not None:
+        advance(probe.shape[0])
     rest = distinct[batch:]
     table = (
-        torch.cat([probe, encode_positions(sim, encode, rest, batch)]) if rest.numel() else probe
+        torch.cat([probe, encode_positions(sim, encode, rest, batch, advance)])
+        if rest.numel()
+        else probe
     )
     check_finite(table)
 
@@ -155,14 +196,21 @@ def grouped_features(
     return check_finite(_reduce_in_chunks(groups, table.shape[1], size, gather_reduce), "features")
 
 
-def _by_chunks(sim, encode: Encode, flat: torch.Tensor, reduce: Reduce, batch: int):
+def _by_chunks(
+    sim,
+    encode: Encode,
+    flat: torch.Tensor,
+    reduce: Reduce,
+    batch: int,
+    advance: Callable[[int], None] | None = None,
+):
     """Encode the groups a chunk at a time: for lookups, and codes too large to tabulate."""
     groups, size = flat.shape
     width = encode_positions(sim, encode, flat[0, :1], batch).shape[1]
 
     def gather_reduce(start: int, stop: int) -> torch.Tensor:
         block = flat[start:stop]
-        codes = encode_positions(sim, encode, block.reshape(-1), batch)
+        codes = encode_positions(sim, encode, block.reshape(-1), batch, advance)
         return reduce(codes.view(stop - start, size, -1))
 
     return _reduce_in_chunks(groups, width, size, gather_reduce)

@@ -76,6 +76,7 @@ def score(
     classifier_c: float = classifier.DEFAULT_C,
     encoding: str = "unique",
     encode_batch_size: int | None = None,
+    progress: codes.Progress | None = None,
 ) -> dict[str, Any]:
     """Higgins et al.'s disentanglement score of `encode` on `sim`.
 
@@ -87,7 +88,8 @@ def score(
         that disentanglement_lib uses).
     encoding: "unique" encodes each distinct image once (the fast path), "direct" encodes
         every pair batch afresh; both give the same points. encode_batch_size: images
-        per encoder call (None: by device).
+        per encoder call (None: by device). progress(encoded, total): told of the images
+        encoded so far (metrics.codes.Progress), for a progress bar; the score ignores it.
 
     Returns train_accuracy and test_accuracy (fractions), chance (1/K), the classifier's
     iterations and convergence, and `protocol`, a string naming every choice.
@@ -110,6 +112,7 @@ def score(
         _mean_abs_difference,
         encoding=encoding,
         batch_size=encode_batch_size,
+        progress=progress,
     )
     fit = classifier.fit_softmax(
         points[:num_train],

@@ -30,6 +30,8 @@ METRICS = {"score": "max", "recon": "min", "elbo": "max"}  # what ASHA (and Optu
 # where it was not measured. The keys are always floats, NaN where a value is unknown.
 TUNE_METRIC_KEYS = {"score": "latest_score", "recon": "latest_recon", "elbo": "latest_elbo"}
 SEARCHES = ("optuna", "random", "grid")
+# Experiment trackers a sweep can report to besides its Parquet files (sweep.tune.trackers).
+TRACKERS = ("tensorboard", "mlflow", "wandb")
 # The sweep sets these TrialConfig fields itself; they are not trial pass-through options.
 SWEEP_OWNED_FIELDS = (
     "beta",
@@ -79,8 +81,10 @@ class SweepSpec:
     # The capacity objective's searched values (only with trial["objective"] == "capacity").
     capacity_max: Domain | None = None
     gamma: Domain | None = None
+    trackers: tuple[str, ...] = ()  # --log: experiment trackers, as TRACKERS names
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "trackers", tuple(self.trackers))  # a list when from JSON
         _validate(self)
 
     @property
@@ -239,6 +243,9 @@ def _validate(spec: SweepSpec) -> None:
     _at_least("--max-failures", spec.max_failures, 0)
     _check_resources(spec.cpus_per_trial, spec.gpus_per_trial)
     check_address(spec.address)
+    unknown = [t for t in spec.trackers if t not in TRACKERS]
+    if unknown:
+        fail(f"--log {unknown[0]!r}: expected some of {','.join(TRACKERS)}")
     if spec.search == "grid":
         for name, domain in spec.domains.items():
             if domain.is_range:

@@ -21,7 +21,7 @@ def cheap(monkeypatch):
     before = torch.get_num_threads()
     torch.set_num_threads(1)
 
-    def stand_in(sim, model, protocol, seed):
+    def stand_in(sim, model, protocol, seed, progress=None):
         return {"score": 0.5, "score_train": 0.6, "score_protocol": f"stand-in {protocol}"}
 
     monkeypatch.setattr(scoring, "score", stand_in)

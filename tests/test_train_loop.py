@@ -37,7 +37,7 @@ def one_thread():
 def no_scoring(monkeypatch):
     """Score stand-in: a function of the model's weights, so equal models score equally."""
 
-    def stand_in(sim, model, protocol, seed):
+    def stand_in(sim, model, protocol, seed, progress=None):
         total = sum(float(p.detach().double().sum()) for p in model.parameters())
         return {"score": total, "score_train": total, "score_protocol": f"stand-in {protocol}"}
 
@@ -92,9 +92,9 @@ def test_reports_scores_and_checkpoints_follow_the_contract(tmp_path, monkeypatc
     protocols = []
     real_score = scoring.score
 
-    def recording_score(sim, model, protocol, seed):
+    def recording_score(sim, model, protocol, seed, progress=None):
         protocols.append(protocol)
-        return real_score(sim, model, protocol, seed)
+        return real_score(sim, model, protocol, seed, progress)
 
     monkeypatch.setattr(scoring, "score", recording_score)
     config = _config(

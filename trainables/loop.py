@@ -46,6 +46,7 @@ def train(
     resume_from: Path | None = None,
     *,
     speed: Speed | None = None,
+    score_progress: scoring.ScoreProgress | None = None,
 ) -> TrainResult:
     """Train one trial. See README.md ("One trial") for the report and checkpoint contract.
 
@@ -54,6 +55,8 @@ def train(
     steps, else None. checkpoint_dir: where checkpoints go (none are written without it);
     only the newest one this call wrote is kept. resume_from: a checkpoint directory to
     continue from. speed: execution settings (default: Speed.auto for the device).
+    score_progress(protocol, encoded, total): told of every batch of images a score encodes
+    (scoring takes minutes at the paper's protocol on a CPU; a caller shows it).
     """
     started = time.perf_counter()
     device = device_of(config)
@@ -97,7 +100,9 @@ def train(
         final = step == config.steps
         if final or config.is_score_step(step):
             protocol = config.final_score_protocol if final else config.loop_score_protocol
-            metrics.update(scoring.score(sim, model, protocol, config.seed))
+            metrics.update(
+                scoring.score(sim, model, protocol, config.seed, progress=score_progress)
+            )
         fresh = None
         if checkpoint_dir is not None and (final or step % config.checkpoint_every == 0):
             fresh = checkpoint.save(

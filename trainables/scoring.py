@@ -52,7 +52,14 @@ def images_per_score(name: str) -> int:
     return 2 * p["batch_size"] * (p["num_train"] + p["num_test"])
 
 
-def score(sim: Any, model: nn.Module, protocol: str, seed: int) -> dict[str, Any]:
+# progress(protocol, encoded, total): images of this score encoded so far (see
+# metrics.codes.Progress); after the last one the classifier is fitted.
+ScoreProgress = Callable[[str, int, int], None]
+
+
+def score(
+    sim: Any, model: nn.Module, protocol: str, seed: int, progress: ScoreProgress | None = None
+) -> dict[str, Any]:
     """The Higgins score of `model` under the named protocol, as report columns.
 
     Every score of a trial uses the trial's seed, so the points are the same at every step
@@ -60,7 +67,10 @@ def score(sim: Any, model: nn.Module, protocol: str, seed: int) -> dict[str, Any
     """
     from metrics import higgins
 
-    result = higgins.score(sim, encoder(model), **protocol_parameters(protocol), seed=seed)
+    told = None if progress is None else lambda done, total: progress(protocol, done, total)
+    result = higgins.score(
+        sim, encoder(model), **protocol_parameters(protocol), seed=seed, progress=told
+    )
     return {
         "score": float(result["test_accuracy"]),
         "score_train": float(result["train_accuracy"]),

@@ -32,6 +32,7 @@ from sweep.spec import (
 from sweep.store import storage
 from sweep.store.claim import SweepExists, claimed
 from sweep.store.summary import SweepSummary, list_sweeps, read_summary, status_table, where_text
+from sweep.tune import trackers
 
 OPTUNA_CONCURRENCY = 4  # TPE learns from finished trials: many at once is close to random
 _STORAGE_HELP = "Local directory or s3://bucket/prefix, gs://… holding the sweeps."
@@ -92,6 +93,11 @@ def run_command(
     resume: bool = typer.Option(
         False, "--resume", help="If the sweep NAME exists, continue it (same options)."
     ),
+    log: str | None = typer.Option(
+        None,
+        "--log",
+        help="Also report to experiment trackers: any of tensorboard,mlflow,wandb (default: none).",
+    ),
     *,
     trial: dict,
 ) -> None:
@@ -134,10 +140,12 @@ def run_command(
         trial=trial,
         capacity_max=parse_beta(capacity_max, "--capacity-max"),
         gamma=parse_beta(gamma, "--gamma"),
+        trackers=trackers.parse(log),
     )
     if spec.search == "grid" and concurrency is None:
         spec = dataclasses.replace(spec, concurrency=spec.num_trials)
     storage.check_writable(root)
+    trackers.check(spec.trackers, storage.join(root, spec.name))
     if address is not None and address.startswith("ray://") and not storage.is_remote(root):
         print(
             f"sweep: note: with --address {address} the files are written on the cluster's "
@@ -181,6 +189,7 @@ def resume_command(
         fail(f"no sweep named {name!r} under {root} (`sweep ls --storage {root}` lists them)")
     with claimed(root, name, new=False):
         spec = _read_spec_here(root, name)
+        trackers.check(spec.trackers, storage.join(root, name))  # Tune's state holds them
         summary = tune_run.resume(spec, address if address is not None else spec.address)
     _finish(summary, root)
 

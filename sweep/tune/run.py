@@ -23,6 +23,7 @@ from sweep.errors import fail
 from sweep.spec import SweepSpec
 from sweep.store import storage
 from sweep.store.summary import SweepSummary, read_summary
+from sweep.tune import capacity, trackers
 
 # Trials per GPU by default: 2 (0.5 GPU each). A conservative choice until bench/packing.py
 # has measured aggregate images/s on a GPU (docs/benchmarks.md); override per sweep.
@@ -69,20 +70,28 @@ def _check_reachable(address: str) -> None:
         fail(f"--address {address}: no Ray cluster reachable there ({error.strerror or error})")
 
 
-def _node_resources() -> list[dict[str, float]]:
-    """Resources of the live nodes and of every node type the autoscaler may add."""
+def _live_nodes() -> list[dict[str, float]]:
     import ray
 
-    nodes = [dict(n["Resources"]) for n in ray.nodes() if n.get("Alive")]
-    try:  # the autoscaler's node types (a `ray up` cluster); absent on a local Ray
+    return [dict(n["Resources"]) for n in ray.nodes() if n.get("Alive")]
+
+
+def _node_types() -> list[tuple[dict[str, float], int]]:
+    """Resources and most nodes (negative: no limit) of each node type the autoscaler of a
+    `ray up` cluster may add; none on a local Ray."""
+    try:
         from ray._private.state import state
 
         config = state.get_cluster_config()
         groups = config.node_group_configs if config is not None else []
-        nodes += [dict(g.resources) for g in groups if g.max_count != 0]
+        return [(dict(g.resources), int(g.max_count)) for g in groups if g.max_count != 0]
     except Exception:  # a private API: without it, judge by the live nodes alone
-        pass
-    return nodes
+        return []
+
+
+def _node_resources() -> list[dict[str, float]]:
+    """Resources of the live nodes and of every node type the autoscaler may add."""
+    return _live_nodes() + [resources for resources, _ in _node_types()]
 
 
 def resolve_resources(spec: SweepSpec) -> SweepSpec:
@@ -142,11 +151,16 @@ def _new_tuner(spec: SweepSpec, sweep_dir: str) -> Any:
         run_config=tune.RunConfig(
             name=storage.TUNE_DIR,
             storage_path=sweep_dir,
-            callbacks=[ParquetCallback(sweep_dir, spec.name)],
+            callbacks=[
+                ParquetCallback(sweep_dir, spec.name),
+                *trackers.callbacks(spec.trackers, spec.name, sweep_dir),
+            ],
             failure_config=tune.FailureConfig(max_failures=spec.max_failures),
             # Every checkpoint is kept: Tune deletes surplus ones at once, and a driver
             # killed before its next state save would resume from a deleted one.
             checkpoint_config=tune.CheckpointConfig(num_to_keep=None),
+            # Copies each trial's working directory (its trial.log) into tune/<trial_id>/.
+            sync_config=tune.SyncConfig(sync_artifacts=True),
             verbose=0,  # ParquetCallback prints one line per trial start and end instead
         ),
     )
@@ -160,6 +174,9 @@ def _quiet_tune() -> None:
     # A trial restored from a checkpoint counts Tune's iterations from 1 again; Optuna then
     # ignores those intermediate values (the final one still counts) and says so each time.
     warnings.filterwarnings("ignore", message="The reported value is ignored because this")
+    # Tune warns of every callback slower than 0.5 s: a tracker's first result (opening
+    # MLflow's database, starting a W&B process) takes seconds on a busy machine.
+    os.environ.setdefault("TUNE_WARN_THRESHOLD_S", "10")
 
 
 def write_spec(spec: SweepSpec, sweep_dir: str) -> None:
@@ -226,9 +243,28 @@ def _announce(spec: SweepSpec) -> None:
         f"{spec.describe_search()}, latent {spec.latent}, ≤{spec.max_steps} steps; "
         f"ASHA on {spec.metric} ({spec.mode}) from step {spec.grace_steps}, "
         f"reduction {spec.reduction_factor}; {spec.cpus_per_trial:g} CPU + "
-        f"{spec.gpus_per_trial:g} GPU per trial, ≤{spec.concurrency} at once; scores "
+        f"{spec.gpus_per_trial:g} GPU per trial, {_at_once_text(spec)}; scores "
         f"{config.loop_score_protocol}/{config.final_score_protocol} every "
         f"{config.score_every} steps"
         + (f" (then ×{config.score_growth}: ASHA's rungs)" if config.score_growth > 1 else ""),
         file=sys.stderr,
     )
+
+
+def _at_once_text(spec: SweepSpec) -> str:
+    """How many trials run at once: --concurrency, unless the cluster has room for fewer
+    (2 trials of 1 CPU on a 2-core machine, whatever --concurrency says)."""
+    cpus, gpus = spec.cpus_per_trial, spec.gpus_per_trial or 0.0
+    wanted = min(spec.concurrency, spec.num_trials)
+    now = min(wanted, capacity.cluster_slots(_live_nodes(), cpus, gpus))
+    if now == wanted:
+        return f"≤{now} at once"
+    types = _node_types()
+    if any(most < 0 for _, most in types):
+        later = wanted  # an autoscaler without a node limit
+    else:
+        added = sum(most * capacity.trials_per_node(r, cpus, gpus) for r, most in types)
+        later = min(wanted, now + added)
+    if later > now:
+        return f"{f'≤{now}' if now else 'none'} at once now, up to {later} as the autoscaler adds nodes"
+    return f"≤{now} at once (the cluster has room for {now}; --concurrency {spec.concurrency})"

@@ -16,12 +16,14 @@ import logging
 import math
 import shutil
 import socket
+import sys
 import tempfile
 import time
 from pathlib import Path
 from typing import Any
 
 from sweep.store.writer import trial_config
+from sweep.tune.trial_log import TRIAL_LOG, ScoreLog
 
 STATE_FILE = "betasweep_sweep_state.json"
 
@@ -48,7 +50,33 @@ def tune_payload(metrics: dict[str, Any], state: dict[str, Any], now: float) -> 
         "wall_time": now - state["first_started"],
         "reported_at": now,
         "restored_from_step": state["restored_from_step"],
+        # Tune's loggers (TensorBoard, MLflow) plot against this, else against report count.
+        "timesteps_total": metrics["step"],
     }
+
+
+def quiet_stopped_worker() -> None:
+    """Stop this worker process printing "Exception ignored in: … SystemExit" tracebacks.
+
+    Why they appear: when a trial ends (ASHA stopped it, or it finished), Tune removes its
+    placement group while the trial's worker is still exiting, and the raylet sends the
+    worker SIGTERM (ray-project/ray#13487). Ray's SIGTERM handler raises SystemExit in
+    the worker's main thread wherever it is; inside a finaliser (a `__del__`, a weakref or
+    Cython callback) Python cannot raise it and reports it to sys.unraisablehook, whose
+    default prints it as a traceback. Nothing failed: the worker was being shut down. So
+    this process drops exactly those reports (SystemExit) and prints every other one.
+    """
+    if getattr(sys.unraisablehook, "betasweep_quiet", False):
+        return
+    default = sys.unraisablehook
+
+    def hook(unraisable: Any) -> None:
+        if isinstance(unraisable.exc_value, SystemExit):
+            return
+        default(unraisable)
+
+    hook.betasweep_quiet = True  # type: ignore[attr-defined]
+    sys.unraisablehook = hook
 
 
 def run_trial(config: dict[str, Any]) -> None:
@@ -59,6 +87,7 @@ def run_trial(config: dict[str, Any]) -> None:
     from trainables import train
 
     logging.getLogger("ray.train").setLevel(logging.WARNING)  # one INFO line per checkpoint
+    quiet_stopped_worker()
     trial = trial_config(config)
     state: dict[str, Any] = {
         "node": socket.gethostname(),
@@ -90,4 +119,16 @@ def run_trial(config: dict[str, Any]) -> None:
             tune.report(payload, checkpoint=tune.Checkpoint.from_directory(str(fresh)))
             shutil.rmtree(fresh, ignore_errors=True)  # Tune has copied it to the storage
 
-        train(trial, report=report, checkpoint_dir=scratch / "checkpoints", resume_from=resume_from)
+        # Tune runs the trial in its working directory and copies what is there to the
+        # trial's directory in the sweep (SyncConfig(sync_artifacts=True) in sweep.tune.run).
+        trial_id = tune.get_context().get_trial_id()
+        score_log = ScoreLog(
+            Path.cwd() / TRIAL_LOG, echo=lambda text: print(f"trial {trial_id} {text}", flush=True)
+        )
+        train(
+            trial,
+            report=report,
+            checkpoint_dir=scratch / "checkpoints",
+            resume_from=resume_from,
+            score_progress=score_log,
+        )
