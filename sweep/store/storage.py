@@ -14,6 +14,7 @@ Layout under <storage>/<name>/:
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import os
@@ -183,3 +184,33 @@ def remove_stale_temporaries(directory: str) -> int:
     for path in stale:
         path.unlink(missing_ok=True)
     return len(stale)
+
+
+def filesystem(location: str) -> tuple[pafs.FileSystem, str]:
+    """The pyarrow filesystem of `location` and the path on it."""
+    return _fs(location)
+
+
+def delete(location: str) -> None:
+    """Delete one file; already gone is fine (a killed compaction is finished twice)."""
+    fs, path = _fs(location)
+    with contextlib.suppress(FileNotFoundError):
+        fs.delete_file(path)
+
+
+def delete_dir(location: str) -> None:
+    fs, path = _fs(location)
+    with contextlib.suppress(FileNotFoundError):
+        fs.delete_dir(path)
+
+
+def num_rows(location: str, kind: str = "results") -> int:
+    """Rows of one of our Parquet files of `kind`, from its footer (schema checked)."""
+    fs, path = _fs(location)
+    try:
+        with fs.open_input_file(path) as handle:
+            metadata = pq.read_metadata(handle)
+    except (OSError, pa.ArrowInvalid) as error:
+        raise SchemaError(f"{location}: not a readable Parquet file ({error})") from None
+    check_schema(metadata.schema.to_arrow_schema(), kind, location)
+    return metadata.num_rows

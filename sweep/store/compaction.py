@@ -1,0 +1,281 @@
+"""Compacting a sweep's result parts, and reading the live ones, with no row lost or seen twice.
+
+While a trial runs the writer appends small parts (results/part-NNNNNN.parquet, each
+holding the rows of one trial). Compaction merges parts into one file,
+results/compact-<digest>.parquet, in three steps:
+
+  1. write the merged rows to a hidden temporary and rename it into place (atomic; on an
+     object store the upload publishes it whole); its Parquet footer names every part it
+     replaces (SUPERSEDES_KEY) and the highest part number ever used (HIGH_WATER_KEY);
+  2. delete the replaced parts;
+  3. nothing else: there is no manifest to update.
+
+A driver killed during step 1 leaves a hidden temporary (deleted by the next writer) and
+every source intact; killed during step 2 it leaves a compacted file beside some of the
+parts it replaces. The rule that makes every moment consistent: **a part named in the
+footer of a present compact file is superseded; readers skip it** (live_parts), and the
+next compaction deletes it first (finish_pending). Rows are therefore never lost (the
+sources go only once the compacted file is in place) and never counted twice (the
+compacted file and its sources are never both live). Readers additionally drop repeated
+(trial_id, step) keys (dedupe), which makes even two compactions racing on an object
+store (where there is no lock) invisible to them.
+
+Part numbers are never reused: a writer numbers its next part above every present part
+and every compact file's high-water mark, so a new part cannot take the name of a
+superseded one that a footer still lists.
+
+Readers that glob the directory themselves (duckdb read_parquet('results/*.parquet'),
+pandas) see one row twice only inside step 2's window (milliseconds, or until the next
+compaction if the driver was killed there); `sweep compact NAME` closes it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import json
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from sweep.store import storage
+from sweep.store.schema import SchemaError
+
+SUPERSEDES_KEY = b"betasweep.supersedes"
+HIGH_WATER_KEY = b"betasweep.part_high_water"
+COMPACT_PREFIX = "compact-"
+# Sweep-wide compaction packs whole trials into files of about this many bytes on disk:
+# large enough that a million rows (~60 MB here) are one or two files, small enough that
+# merging one file holds a few hundred MB in memory at most.
+TARGET_BYTES = 64 * 2**20
+_PART = re.compile(r"^part-(\d+)\.parquet$")
+_LOCK = ".compaction.lock"
+
+
+def name_of(location: str) -> str:
+    return location.rsplit("/", 1)[-1]
+
+
+def part_number(name: str) -> int | None:
+    match = _PART.match(name)
+    return int(match.group(1)) if match else None
+
+
+@dataclass(frozen=True)
+class Listing:
+    """The results directory at one moment: live parts, superseded parts, high-water mark."""
+
+    live: list[str]
+    superseded: list[str]
+    high_water: int
+
+
+def _footer(location: str) -> tuple[list[str], int]:
+    """(superseded names, high-water mark) from a compact file's footer."""
+    fs, path = storage.filesystem(location)
+    try:
+        with fs.open_input_file(path) as handle:
+            metadata = pq.read_schema(handle).metadata or {}
+    except FileNotFoundError:
+        raise
+    except (OSError, pa.ArrowInvalid) as error:
+        raise SchemaError(f"{location}: not a readable Parquet file ({error})") from None
+    names = json.loads(metadata.get(SUPERSEDES_KEY, b"[]"))
+    return names, int(metadata.get(HIGH_WATER_KEY, b"0"))
+
+
+def list_parts(results_dir: str) -> Listing:
+    """Which parts are live now (see the module docstring)."""
+    for _ in range(5):  # a compact file deleted between listing and reading: list again
+        files = storage.list_files(results_dir, ".parquet")
+        superseded: set[str] = set()
+        high_water = 0
+        try:
+            for location in files:
+                name = name_of(location)
+                number = part_number(name)
+                if number is not None:
+                    high_water = max(high_water, number)
+                elif name.startswith(COMPACT_PREFIX):
+                    names, mark = _footer(location)
+                    superseded.update(names)
+                    high_water = max(high_water, mark)
+        except FileNotFoundError:
+            continue
+        live = [f for f in files if name_of(f) not in superseded]
+        dead = [f for f in files if name_of(f) in superseded]
+        return Listing(live, dead, high_water)
+    raise SchemaError(f"{results_dir}: parts keep disappearing while read; is a compaction racing?")
+
+
+def live_parts(results_dir: str) -> list[str]:
+    return list_parts(results_dir).live
+
+
+def dedupe(table: pa.Table) -> pa.Table:
+    """`table` with only the first row of each (trial_id, step), in the original order."""
+    if table.num_rows == 0:
+        return table
+    keys = table.select(["trial_id", "step"]).append_column(
+        "_row", pa.array(range(table.num_rows), pa.int64())
+    )
+    first = keys.group_by(["trial_id", "step"], use_threads=False).aggregate([("_row", "min")])
+    if first.num_rows == table.num_rows:
+        return table
+    return table.take(pc.sort_indices(first["_row_min"]))
+
+
+def read_live(
+    results_dir: str, columns: list[str] | None = None, kind: str = "results"
+) -> pa.Table | None:
+    """The live parts' rows (deduplicated by (trial_id, step)); None when there are none.
+
+    A part deleted by a compaction between listing and reading means the compacted file
+    is in place: read the directory again (the new listing holds every row once)."""
+    wanted = None if columns is None else sorted(set(columns) | {"trial_id", "step"})
+    for _ in range(5):
+        parts = live_parts(results_dir)
+        if not parts:
+            return None
+        try:
+            tables = [storage.read_parquet(p, kind, columns=wanted) for p in parts]
+        except SchemaError as error:
+            if any(not storage.exists(p) for p in parts):
+                continue
+            raise error
+        table = dedupe(pa.concat_tables(tables))
+        return table if columns is None else table.select(columns)
+    raise SchemaError(f"{results_dir}: parts keep disappearing while read; is a compaction racing?")
+
+
+def count_rows(results_dir: str) -> int:
+    """Rows in the live parts, from their footers (fast at a million rows)."""
+    for _ in range(5):
+        parts = live_parts(results_dir)
+        try:
+            return sum(storage.num_rows(p) for p in parts)
+        except SchemaError:
+            if all(storage.exists(p) for p in parts):
+                raise
+    raise SchemaError(f"{results_dir}: parts keep disappearing while read; is a compaction racing?")
+
+
+# -- compacting -------------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def compaction_lock(results_dir: str) -> Iterator[None]:
+    """One compaction at a time per local sweep (the driver's and `sweep compact`'s).
+
+    An object store has no lock; there readers' dedupe covers two racing compactions."""
+    if storage.is_remote(results_dir):
+        yield
+        return
+    Path(results_dir).mkdir(parents=True, exist_ok=True)
+    with open(Path(results_dir, _LOCK), "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def finish_pending(results_dir: str) -> int:
+    """Delete the parts a present compact file supersedes (left by a killed compaction)."""
+    listing = list_parts(results_dir)
+    # Plain parts first: a superseded compact file goes only after its own sources.
+    order = sorted(listing.superseded, key=lambda loc: name_of(loc).startswith(COMPACT_PREFIX))
+    for location in order:
+        storage.delete(location)
+    return len(order)
+
+
+def merge(results_dir: str, inputs: list[str], high_water: int) -> str | None:
+    """Replace the live parts `inputs` by one compact file; its location (None: nothing to do).
+
+    The caller holds compaction_lock and ran finish_pending, so no input has a source
+    still on disk (a compact input's own sources are gone)."""
+    if len(inputs) < 2:
+        return None
+    names = sorted(name_of(p) for p in inputs)
+    table = dedupe(pa.concat_tables(storage.read_parquet(p, "results") for p in inputs))
+    table = table.sort_by([("trial_id", "ascending"), ("step", "ascending")])
+    digest = hashlib.sha1("\n".join(names).encode()).hexdigest()[:16]
+    target = storage.join(results_dir, f"{COMPACT_PREFIX}{digest}.parquet")
+    metadata = dict(table.schema.metadata or {})
+    metadata[SUPERSEDES_KEY] = json.dumps(names).encode()
+    metadata[HIGH_WATER_KEY] = str(high_water).encode()
+    storage.write_parquet(table.replace_schema_metadata(metadata), target)
+    for location in inputs:  # only now: the compacted file holds every row
+        storage.delete(location)
+    return target
+
+
+def trial_of(location: str) -> tuple[str | None, int]:
+    """(the one trial a part holds or None for several, its size in bytes), from the footer."""
+    fs, path = storage.filesystem(location)
+    size = fs.get_file_info(path).size or 0
+    with fs.open_input_file(path) as handle:
+        metadata = pq.read_metadata(handle)
+    column = metadata.schema.to_arrow_schema().get_field_index("trial_id")
+    values = set()
+    for group in range(metadata.num_row_groups):
+        stats = metadata.row_group(group).column(column).statistics
+        if stats is None or not stats.has_min_max:
+            return None, size
+        values.update((stats.min, stats.max))
+    return (values.pop() if len(values) == 1 else None), size
+
+
+def compact_trial(results_dir: str, parts: list[str]) -> str | None:
+    """Merge the parts of one finished trial (the writer knows which they are)."""
+    with compaction_lock(results_dir):
+        finish_pending(results_dir)
+        listing = list_parts(results_dir)
+        live = set(listing.live)
+        inputs = [p for p in parts if p in live]
+        return merge(results_dir, inputs, listing.high_water)
+
+
+@dataclass(frozen=True)
+class CompactionReport:
+    parts_before: int
+    parts_after: int
+    rows: int
+
+
+def compact(results_dir: str, target_bytes: int = TARGET_BYTES) -> CompactionReport:
+    """Sweep-wide: pack every live part, whole trials together, into files of about
+    `target_bytes` (one file per trial at most, usually many trials per file)."""
+    if not storage.exists(results_dir):
+        return CompactionReport(0, 0, 0)
+    with compaction_lock(results_dir):
+        finish_pending(results_dir)
+        listing = list_parts(results_dir)
+        before = len(listing.live)
+        sized = []
+        for location in listing.live:
+            trial, size = trial_of(location)
+            sized.append((trial or "", size, location))
+        sized.sort()  # by trial: a trial's parts land in one file
+        groups: list[list[str]] = [[]]
+        group_bytes, group_trial = 0, None
+        for trial, size, location in sized:
+            new_trial = trial != group_trial or not trial
+            if groups[-1] and new_trial and group_bytes + size > target_bytes:
+                groups.append([])
+                group_bytes = 0
+            groups[-1].append(location)
+            group_bytes += size
+            group_trial = trial
+        for group in groups:
+            merge(results_dir, group, listing.high_water)
+        after = live_parts(results_dir)
+        rows = sum(storage.num_rows(p) for p in after)  # compact files hold no repeats
+    return CompactionReport(before, len(after), rows)
