@@ -29,6 +29,9 @@ METRICS = {"score": "max", "recon": "min", "elbo": "max"}  # what ASHA (and Optu
 # where it was not measured. The keys are always floats, NaN where a value is unknown.
 TUNE_METRIC_KEYS = {"score": "latest_score", "recon": "latest_recon", "elbo": "latest_elbo"}
 SEARCHES = ("optuna", "random", "grid")
+# Which trial checkpoints a sweep keeps (sweep.tune.retention explains each and the race).
+KEEP_CHECKPOINTS = ("all", "best", "last")
+DEFAULT_KEEP_CHECKPOINTS = "best"
 # The sweep sets these TrialConfig fields itself; they are not trial pass-through options.
 SWEEP_OWNED_FIELDS = ("beta", "beta_norm", "latent_size", "steps", "seed", "device")
 DEFAULT_BETA = "1..250"  # the paper's Figure 6 spans β from 1 to a few hundred
@@ -58,6 +61,8 @@ class SweepSpec:
     max_failures: int
     # The TrialConfig values the user gave (pass-through options); see trial_options().
     trial: dict[str, Any] = field(default_factory=dict)
+    # Which trial checkpoints stay (sweep.tune.retention): all, best (+ latest), last.
+    keep_checkpoints: str = DEFAULT_KEEP_CHECKPOINTS
 
     def __post_init__(self) -> None:
         _validate(self)
@@ -186,6 +191,11 @@ def _validate(spec: SweepSpec) -> None:
     _at_least("--concurrency", spec.concurrency, 1)
     _at_least("--seed", spec.seed, 0)
     _at_least("--max-failures", spec.max_failures, 0)
+    if spec.keep_checkpoints not in KEEP_CHECKPOINTS:
+        fail(
+            f"--keep-checkpoints {spec.keep_checkpoints!r}: expected one of "
+            f"{', '.join(KEEP_CHECKPOINTS)}"
+        )
     _check_resources(spec.cpus_per_trial, spec.gpus_per_trial)
     check_address(spec.address)
     if spec.search == "grid":

@@ -18,6 +18,7 @@ from sweep.cli.config_options import trial_options
 from sweep.errors import fail
 from sweep.spec import (
     DEFAULT_BETA,
+    DEFAULT_KEEP_CHECKPOINTS,
     METRICS,
     SEARCHES,
     SWEEP_OWNED_FIELDS,
@@ -75,6 +76,12 @@ def run_command(
     max_failures: int = typer.Option(
         3, help="Restarts of a failed trial from its latest checkpoint."
     ),
+    keep_checkpoints: str = typer.Option(
+        DEFAULT_KEEP_CHECKPOINTS,
+        "--keep-checkpoints",
+        help="Trial checkpoints kept: best (the latest, which is the final one, and the "
+        "best-scoring one; ≤3 per trial), last (the latest only) or all.",
+    ),
     resume: bool = typer.Option(
         False, "--resume", help="If the sweep NAME exists, continue it (same options)."
     ),
@@ -115,6 +122,7 @@ def run_command(
         seed=seed,
         max_failures=max_failures,
         trial=trial,
+        keep_checkpoints=keep_checkpoints,
     )
     if spec.search == "grid" and concurrency is None:
         spec = dataclasses.replace(spec, concurrency=spec.num_trials)

@@ -142,10 +142,13 @@ def _new_tuner(spec: SweepSpec, sweep_dir: str) -> Any:
         run_config=tune.RunConfig(
             name=storage.TUNE_DIR,
             storage_path=sweep_dir,
-            callbacks=[ParquetCallback(sweep_dir, spec.name)],
+            callbacks=[
+                ParquetCallback(sweep_dir, spec.name, keep_checkpoints=spec.keep_checkpoints)
+            ],
             failure_config=tune.FailureConfig(max_failures=spec.max_failures),
-            # Every checkpoint is kept: Tune deletes surplus ones at once, and a driver
-            # killed before its next state save would resume from a deleted one.
+            # Tune deletes nothing: its num_to_keep deletes surplus checkpoints at once, and a
+            # driver killed before the next state save would resume from a deleted one.
+            # sweep.tune.retention deletes them only once the saved state no longer names them.
             checkpoint_config=tune.CheckpointConfig(num_to_keep=None),
             verbose=0,  # ParquetCallback prints one line per trial start and end instead
         ),
