@@ -70,6 +70,8 @@ class SweepWriter:
         self._buffers: dict[str, list[dict[str, Any]]] = {}  # per trial, in report order
         self._buffered = 0
         self._parts: dict[str, list[str]] = {}  # live single-trial parts of each trial
+        # A trial's config never changes: parsed once (it was most of a row's cost).
+        self._configs: dict[str, tuple[TrialConfig, dict[str, Any]]] = {}
         self._trials: dict[str, dict[str, Any]] = {}
         self._trials_dirty = False
         self._score_step: dict[str, int] = {}  # step of each trial's last_score
@@ -119,11 +121,11 @@ class SweepWriter:
         step = int(plain(result["step"]))
         if step <= self._max_step.get(trial_id, -1):
             return False
-        cfg = trial_config(config)
+        cfg, columns = self._config(trial_id, config)
         row = {
             "sweep": self.sweep,
             "trial_id": trial_id,
-            **cfg.to_dict(),
+            **columns,
             **{name: plain(result.get(name)) for name in _METRICS},
             "step": step,
             "node": result.get("node"),
@@ -149,7 +151,7 @@ class SweepWriter:
         """The trial ended: completed, stopped by ASHA, diverged, or failed for good."""
         summary = self._trials.get(trial_id) or {}
         steps_done = summary.get("steps_done") or 0
-        planned = trial_config(config).steps
+        planned = self._config(trial_id, config)[0].steps
         if error is not None:
             status, message = "error", error
         elif summary.get("status") == "diverged":
@@ -207,6 +209,12 @@ class SweepWriter:
 
     # -- internals ----------------------------------------------------------------------
 
+    def _config(self, trial_id: str, config: dict[str, Any]) -> tuple[TrialConfig, dict[str, Any]]:
+        if trial_id not in self._configs:
+            cfg = trial_config(config)
+            self._configs[trial_id] = (cfg, cfg.to_dict())
+        return self._configs[trial_id]
+
     def _write_trials(self) -> None:
         storage.write_parquet(rows_to_table(self.trial_rows(), TRIALS_SCHEMA), self.trials_file)
         self._trials_dirty = False
@@ -214,7 +222,8 @@ class SweepWriter:
     def _update(self, trial_id: str, config: dict[str, Any], **changes: Any) -> None:
         summary = self._trials.get(trial_id)
         if summary is None:
-            summary = {"sweep": self.sweep, "trial_id": trial_id, **trial_config(config).to_dict()}
+            columns = self._config(trial_id, config)[1]
+            summary = {"sweep": self.sweep, "trial_id": trial_id, **columns}
             summary.update(status="pending", stopped_early=False, failures=0)
             self._trials[trial_id] = summary
         if summary["status"] in ("terminated", "stopped-early", "diverged") and changes.get(
@@ -248,7 +257,7 @@ class SweepWriter:
             changes.update(status="diverged", message=message)
         elif summary.get("status") != "diverged":
             changes["status"] = "running"
-        self._update(trial_id, cfg.to_dict(), **changes)
+        self._update(trial_id, {}, **changes)  # the trial's summary exists: config unused
 
 
 def read_written_keys(sweep_dir: str) -> list[tuple[str, int]]:
