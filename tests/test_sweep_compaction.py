@@ -130,3 +130,21 @@ def test_compact_command_errors(tmp_path, capsys):
     assert "no sweep named 'nope'" in capsys.readouterr().err
     assert main(["compact", "nope", "--target-mb", "0", "--storage", str(tmp_path)]) == 2
     assert "--target-mb 0" in capsys.readouterr().err
+
+
+def test_a_failing_compaction_warns_and_keeps_every_row(tmp_path, monkeypatch, capsys):
+    sweep_dir = tmp_path / "s"
+    write_sweep(sweep_dir, finish=False)
+
+    def broken(*args, **kwargs):
+        raise OSError("the bucket said no")
+
+    writer = SweepWriter(str(sweep_dir), "s", flush_seconds=3600)
+    writer.open()
+    monkeypatch.setattr(compaction.storage, "read_parquet", broken)  # reading the parts fails
+    writer.finished("a", CONFIG)  # the sweep goes on
+    assert writer.close() is None
+    monkeypatch.undo()
+    assert capsys.readouterr().err.count("sweep: warning: compaction skipped") == 2
+    assert len(names(sweep_dir / "results")) == 9
+    assert sorted(read_written_keys(str(sweep_dir))) == expected()

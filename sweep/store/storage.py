@@ -7,7 +7,9 @@ its upload completes, which gives readers the same all-or-nothing view.
 
 Layout under <storage>/<name>/:
     sweep.json               the SweepSpec (written when the sweep starts)
-    results/part-*.parquet   one row per reported result (sweep.store.schema.RESULTS_SCHEMA)
+    results/part-*.parquet   one row per reported result (sweep.store.schema.RESULTS_SCHEMA),
+                             one trial per part, while trials run
+    results/compact-*.parquet  the parts compacted (sweep.store.compaction)
     trials.parquet           one row per trial (sweep.store.schema.TRIALS_SCHEMA)
     tune/                    Ray Tune's experiment state and trial checkpoints
 """

@@ -24,12 +24,13 @@ with synthetic results. Guarantees:
 from __future__ import annotations
 
 import datetime as dt
+import sys
 import time
 from typing import Any
 
 from sweep.store import compaction, storage
 from sweep.store.parquet import rows_to_table
-from sweep.store.schema import METRIC_COLUMNS, RESULTS_SCHEMA, TRIALS_SCHEMA
+from sweep.store.schema import METRIC_COLUMNS, RESULTS_SCHEMA, TRIALS_SCHEMA, SchemaError
 from trainables.config import TrialConfig
 
 _METRICS = [f.name for f in METRIC_COLUMNS]
@@ -170,9 +171,13 @@ class SweepWriter:
         )
         self.flush(trial_id)
         if self.compact and len(self._parts.get(trial_id, [])) > 1:
-            merged = compaction.compact_trial(self.results_dir, self._parts[trial_id])
-            if merged is not None:
-                self._parts[trial_id] = [merged]
+            try:
+                merged = compaction.compact_trial(self.results_dir, self._parts[trial_id])
+            except (OSError, SchemaError) as error:
+                _compaction_failed(error)  # the parts stay as they are, every row once
+            else:
+                if merged is not None:
+                    self._parts[trial_id] = [merged]
 
     def maybe_flush(self) -> None:
         due = time.monotonic() - self._last_flush >= self.flush_seconds
@@ -203,7 +208,11 @@ class SweepWriter:
         self.flush()
         if not self.compact:
             return None
-        report = compaction.compact(self.results_dir)
+        try:
+            report = compaction.compact(self.results_dir)
+        except (OSError, SchemaError) as error:
+            _compaction_failed(error)
+            return None
         self._parts = {}  # sweep-wide files hold many trials; a later writer reopens them
         return report
 
@@ -258,6 +267,12 @@ class SweepWriter:
         elif summary.get("status") != "diverged":
             changes["status"] = "running"
         self._update(trial_id, {}, **changes)  # the trial's summary exists: config unused
+
+
+def _compaction_failed(error: Exception) -> None:
+    # Compaction only saves files: a failure (an object store's hiccup) must not end the
+    # sweep. Its steps keep every row readable once at any point; `sweep compact` redoes it.
+    print(f"sweep: warning: compaction skipped ({error})", file=sys.stderr, flush=True)
 
 
 def read_written_keys(sweep_dir: str) -> list[tuple[str, int]]:
