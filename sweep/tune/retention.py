@@ -91,6 +91,7 @@ class Retention:
     _pending: list[Saved] = field(default_factory=list)  # pruned, to delete (step 3)
     _seen_trials: set[str] = field(default_factory=set)
     _last_check: float = 0.0
+    _state_version: tuple | None = None  # (file, mtime, size) of the state last read
     deleted: int = 0
 
     def on_checkpoint(self, trial: Any, checkpoint: Any, score: float | None) -> None:
@@ -179,14 +180,23 @@ class Retention:
                 self._pending.append(Saved(info.path, filesystem, None))
 
     def _saved_state(self) -> str | None:
+        """The newest saved experiment state's text; None if none, or unchanged since the
+        last look (it can be tens of MB at 10,000 trials: read it once per save)."""
         states = storage.list_files(self.tune_dir, ".json")
         names = [s for s in states if s.rsplit("/", 1)[-1].startswith("experiment_state-")]
         if not names:
             return None
         try:
-            return storage.read_bytes(max(names)).decode()
+            filesystem, path = storage.filesystem(max(names))
+            info = filesystem.get_file_info(path)
+            version = (max(names), info.mtime_ns, info.size)
+            if version == self._state_version:
+                return None
+            text = storage.read_bytes(max(names)).decode()
         except OSError:
             return None
+        self._state_version = version
+        return text
 
     def _delete_unmentioned(self) -> None:
         self._last_check = time.monotonic()
