@@ -4,6 +4,7 @@ of many trials with many reports, with a synthetic trainable that reports instan
     nice -n 10 python bench/scale.py --trials 1000 --reports 1000 [--checkpoint-every 100]
                                      [--cpus 2] [--concurrency 8] [--out DIR] [--keep]
     nice -n 10 python bench/scale.py --trials 1000 --reports 1000 --no-ray
+    nice -n 10 python bench/scale.py --reads-only DIR   # a sweep left by --keep (or killed)
 
 With Ray (the default) the sweep runs on an embedded local Ray: Tune, the ParquetCallback
 (sweep.tune.callback) and its retention exactly as `sweep run` wires them, each trial a
@@ -281,6 +282,59 @@ def timed(command: list[str]) -> tuple[float, float]:
     return wall, cpu
 
 
+def reads_only(root: Path) -> None:
+    """Readers and compaction on an existing bench sweep (e.g. one whose driver was killed
+    before the end): before compaction, `sweep compact`, after it."""
+    sweep_dir = str(root / NAME)
+    results = Path(sweep_dir, storage.RESULTS_DIR)
+    from sweep.store.writer import read_written_keys
+
+    keys = read_written_keys(sweep_dir)
+    files_before = len(list(results.glob("*.parquet")))
+    before = read_times(sweep_dir)
+    compact = timed(["sweep", "compact", NAME, "--storage", str(root)])
+    files_after = len(list(results.glob("*.parquet")))
+    start = time.perf_counter()
+    status_table(read_summary(sweep_dir, NAME))
+    status_inproc = time.perf_counter() - start
+    status_cli = timed(["sweep", "status", NAME, "--storage", str(root)])
+    import duckdb
+
+    duck = []
+    for _ in range(3):
+        start = time.perf_counter()
+        groups = duckdb.sql(query(results)).fetchall()
+        duck.append(time.perf_counter() - start)
+    report_s = timed(["sweep", "report", NAME, "--storage", str(root), "--no-traversals"])
+    after_keys = read_written_keys(sweep_dir)
+    rows = [
+        ("rows / distinct / trials", f"{len(keys):,} / {len(set(keys)):,} / {len(groups)}"),
+        ("result files before compaction", f"{files_before}"),
+        ("before compaction: in-process", before),
+        ("sweep compact: process wall (CPU)", f"{compact[0]:.1f} s ({compact[1]:.1f} s CPU)"),
+        ("result files after", f"{files_after}"),
+        (
+            "sweep status: process wall (CPU) / in-process",
+            f"{status_cli[0]:.2f} s ({status_cli[1]:.2f} s CPU) / {status_inproc:.2f} s",
+        ),
+        ("duckdb group by trial (3 runs)", ", ".join(f"{d:.2f} s" for d in duck)),
+        (
+            "sweep report --no-traversals: process wall (CPU)",
+            f"{report_s[0]:.1f} s ({report_s[1]:.1f} s CPU)",
+        ),
+    ]
+    print(
+        f"\nbench/scale.py on {platform.node()} ({os.cpu_count()} CPUs): {' '.join(sys.argv[1:])}"
+    )
+    print("\n| measure | value |\n|---|---|")
+    for name, value in rows:
+        print(f"| {name} | {value} |")
+    same = sorted(keys) == sorted(after_keys) and len(keys) == len(set(keys))
+    print(f"\nsame rows before and after compaction, none twice: {'yes' if same else 'NO'}")
+    if not same:
+        sys.exit(1)
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--trials", type=int, default=1000)
@@ -292,7 +346,13 @@ def main() -> None:
     parser.add_argument("--no-ray", action="store_true")
     parser.add_argument("--out", type=Path, default=None, help="storage root (default: a tmp)")
     parser.add_argument("--keep", action="store_true", help="leave the sweep on disk")
+    parser.add_argument(
+        "--reads-only", type=Path, default=None, help="measure readers on the sweep under DIR"
+    )
     args = parser.parse_args()
+    if args.reads_only is not None:
+        reads_only(args.reads_only.resolve())
+        return
 
     root = Path(args.out or tempfile.mkdtemp(prefix="betasweep-scale-")).resolve()
     sweep_dir = str(root / NAME)

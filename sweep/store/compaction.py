@@ -37,6 +37,7 @@ import hashlib
 import json
 import re
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -45,7 +46,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from sweep.store import storage
-from sweep.store.schema import SchemaError
+from sweep.store.schema import SchemaError, check_schema
 
 SUPERSEDES_KEY = b"betasweep.supersedes"
 HIGH_WATER_KEY = b"betasweep.part_high_water"
@@ -69,48 +70,60 @@ def part_number(name: str) -> int | None:
 
 @dataclass(frozen=True)
 class Listing:
-    """The results directory at one moment: live parts, superseded parts, high-water mark."""
+    """The results directory at one moment: live parts, superseded parts, high-water mark,
+    and the row count of every file whose footer was read."""
 
     live: list[str]
     superseded: list[str]
     high_water: int
+    rows: dict[str, int]
 
 
-def _footer(location: str) -> tuple[list[str], int]:
-    """(superseded names, high-water mark) from a compact file's footer."""
+@dataclass(frozen=True)
+class _Footer:
+    supersedes: list[str]
+    high_water: int
+    rows: int
+
+
+def _footer(location: str) -> _Footer:
+    """One file's footer: what it supersedes, its high-water mark, its rows (schema checked)."""
     fs, path = storage.filesystem(location)
     try:
         with fs.open_input_file(path) as handle:
-            metadata = pq.read_schema(handle).metadata or {}
+            metadata = pq.read_metadata(handle)
     except FileNotFoundError:
         raise
     except (OSError, pa.ArrowInvalid) as error:
         raise SchemaError(f"{location}: not a readable Parquet file ({error})") from None
-    names = json.loads(metadata.get(SUPERSEDES_KEY, b"[]"))
-    return names, int(metadata.get(HIGH_WATER_KEY, b"0"))
+    schema = metadata.schema.to_arrow_schema()
+    check_schema(schema, "results", location)
+    keys = schema.metadata or {}
+    names = json.loads(keys.get(SUPERSEDES_KEY, b"[]"))
+    return _Footer(names, int(keys.get(HIGH_WATER_KEY, b"0")), metadata.num_rows)
 
 
-def list_parts(results_dir: str) -> Listing:
-    """Which parts are live now (see the module docstring)."""
+def list_parts(results_dir: str, count: bool = False) -> Listing:
+    """Which parts are live now (see the module docstring); with `count`, every file's
+    rows too. Footers are read by a few threads: on an object store each is a request."""
     for _ in range(5):  # a compact file deleted between listing and reading: list again
         files = storage.list_files(results_dir, ".parquet")
-        superseded: set[str] = set()
-        high_water = 0
+        numbers = [part_number(name_of(f)) for f in files]
+        high_water = max((n for n in numbers if n is not None), default=0)
+        wanted = [f for f in files if count or name_of(f).startswith(COMPACT_PREFIX)]
         try:
-            for location in files:
-                name = name_of(location)
-                number = part_number(name)
-                if number is not None:
-                    high_water = max(high_water, number)
-                elif name.startswith(COMPACT_PREFIX):
-                    names, mark = _footer(location)
-                    superseded.update(names)
-                    high_water = max(high_water, mark)
+            with ThreadPoolExecutor(max_workers=8) as pool:
+                footers = dict(zip(wanted, pool.map(_footer, wanted), strict=True))
         except FileNotFoundError:
             continue
+        superseded: set[str] = set()
+        for footer in footers.values():
+            superseded.update(footer.supersedes)
+            high_water = max(high_water, footer.high_water)
         live = [f for f in files if name_of(f) not in superseded]
         dead = [f for f in files if name_of(f) in superseded]
-        return Listing(live, dead, high_water)
+        rows = {f: footer.rows for f, footer in footers.items()}
+        return Listing(live, dead, high_water, rows)
     raise SchemaError(f"{results_dir}: parts keep disappearing while read; is a compaction racing?")
 
 
@@ -155,15 +168,9 @@ def read_live(
 
 
 def count_rows(results_dir: str) -> int:
-    """Rows in the live parts, from their footers (fast at a million rows)."""
-    for _ in range(5):
-        parts = live_parts(results_dir)
-        try:
-            return sum(storage.num_rows(p) for p in parts)
-        except SchemaError:
-            if all(storage.exists(p) for p in parts):
-                raise
-    raise SchemaError(f"{results_dir}: parts keep disappearing while read; is a compaction racing?")
+    """Rows in the live parts, from their footers (one read per file)."""
+    listing = list_parts(results_dir, count=True)
+    return sum(listing.rows[p] for p in listing.live)
 
 
 # -- compacting -------------------------------------------------------------------------
@@ -276,6 +283,6 @@ def compact(results_dir: str, target_bytes: int = TARGET_BYTES) -> CompactionRep
             group_trial = trial
         for group in groups:
             merge(results_dir, group, listing.high_water)
-        after = live_parts(results_dir)
-        rows = sum(storage.num_rows(p) for p in after)  # compact files hold no repeats
-    return CompactionReport(before, len(after), rows)
+        after = list_parts(results_dir, count=True)
+        rows = sum(after.rows[p] for p in after.live)  # compact files hold no repeats
+    return CompactionReport(before, len(after.live), rows)

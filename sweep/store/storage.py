@@ -198,21 +198,3 @@ def delete(location: str) -> None:
     fs, path = _fs(location)
     with contextlib.suppress(FileNotFoundError):
         fs.delete_file(path)
-
-
-def delete_dir(location: str) -> None:
-    fs, path = _fs(location)
-    with contextlib.suppress(FileNotFoundError):
-        fs.delete_dir(path)
-
-
-def num_rows(location: str, kind: str = "results") -> int:
-    """Rows of one of our Parquet files of `kind`, from its footer (schema checked)."""
-    fs, path = _fs(location)
-    try:
-        with fs.open_input_file(path) as handle:
-            metadata = pq.read_metadata(handle)
-    except (OSError, pa.ArrowInvalid) as error:
-        raise SchemaError(f"{location}: not a readable Parquet file ({error})") from None
-    check_schema(metadata.schema.to_arrow_schema(), kind, location)
-    return metadata.num_rows
