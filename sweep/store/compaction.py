@@ -2,13 +2,15 @@
 
 While a trial runs the writer appends small parts (results/part-NNNNNN.parquet, each
 holding the rows of one trial). Compaction merges parts into one file,
-results/compact-<digest>.parquet, in three steps:
+results/compact-<digest>.parquet, in two steps (there is no manifest to update):
 
   1. write the merged rows to a hidden temporary and rename it into place (atomic; on an
      object store the upload publishes it whole); its Parquet footer names every part it
      replaces (SUPERSEDES_KEY) and the highest part number ever used (HIGH_WATER_KEY);
-  2. delete the replaced parts;
-  3. nothing else: there is no manifest to update.
+  2. delete the replaced parts.
+
+On local storage one compaction runs at a time (results/.compaction.lock, flock): the
+driver's per-trial compactions and `sweep compact` never merge the same part twice.
 
 A driver killed during step 1 leaves a hidden temporary (deleted by the next writer) and
 every source intact; killed during step 2 it leaves a compacted file beside some of the
@@ -16,9 +18,10 @@ parts it replaces. The rule that makes every moment consistent: **a part named i
 footer of a present compact file is superseded; readers skip it** (live_parts), and the
 next compaction deletes it first (finish_pending). Rows are therefore never lost (the
 sources go only once the compacted file is in place) and never counted twice (the
-compacted file and its sources are never both live). Readers additionally drop repeated
-(trial_id, step) keys (dedupe), which makes even two compactions racing on an object
-store (where there is no lock) invisible to them.
+compacted file and its sources are never both live). Readers of rows (read_live, so
+read_dataset and `sweep report`) additionally drop repeated (trial_id, step) keys
+(dedupe), which hides even two compactions racing on an object store, where there is no
+lock (`sweep status` counts rows from footers and would count such repeats).
 
 Part numbers are never reused: a writer numbers its next part above every present part
 and every compact file's high-water mark, so a new part cannot take the name of a
