@@ -148,3 +148,38 @@ def test_a_failing_compaction_warns_and_keeps_every_row(tmp_path, monkeypatch, c
     assert capsys.readouterr().err.count("sweep: warning: compaction skipped") == 2
     assert len(names(sweep_dir / "results")) == 9
     assert sorted(read_written_keys(str(sweep_dir))) == expected()
+
+
+def test_a_compaction_keeps_the_first_row_of_a_repeated_key_in_file_order(tmp_path):
+    import pyarrow as pa
+
+    from sweep.store.parquet import rows_to_table, write_table
+    from sweep.store.schema import RESULTS_SCHEMA
+
+    def rows(steps, recon):
+        writer = SweepWriter(str(tmp_path / "w"), "s")
+        made = []
+        for step in steps:
+            writer.add_result("a", CONFIG, result(step) | {"recon": recon})
+            made += writer._buffers.pop("a")
+            writer._max_step.clear()
+        return made
+
+    results = tmp_path / "results"
+    # Two compactions racing on an object store could leave the same rows twice.
+    write_table(
+        rows_to_table(rows([3, 1, 2], 1.0), RESULTS_SCHEMA), results / "part-000001.parquet"
+    )
+    write_table(rows_to_table(rows([2, 4], 2.0), RESULTS_SCHEMA), results / "part-000002.parquet")
+    table = compaction.dedupe(read_dataset(results))
+    assert table["step"].to_pylist() == [3, 1, 2, 4]
+    assert table["recon"].to_pylist() == [1.0, 1.0, 1.0, 2.0]
+    compaction.compact(str(results))
+    merged = read_dataset(results)
+    assert list(zip(merged["step"].to_pylist(), merged["recon"].to_pylist(), strict=True)) == [
+        (1, 1.0),
+        (2, 1.0),
+        (3, 1.0),
+        (4, 2.0),
+    ]
+    assert isinstance(merged, pa.Table)

@@ -18,10 +18,10 @@ parts it replaces. The rule that makes every moment consistent: **a part named i
 footer of a present compact file is superseded; readers skip it** (live_parts), and the
 next compaction deletes it first (finish_pending). Rows are therefore never lost (the
 sources go only once the compacted file is in place) and never counted twice (the
-compacted file and its sources are never both live). Readers of rows (read_live, so
-read_dataset and `sweep report`) additionally drop repeated (trial_id, step) keys
-(dedupe), which hides even two compactions racing on an object store, where there is no
-lock (`sweep status` counts rows from footers and would count such repeats).
+compacted file and its sources are never both live). A compaction keeps the first row
+of a repeated (trial_id, step) key (dedupe): the writer never writes one, but two
+compactions racing on an object store (where there is no lock) could leave the same
+rows in two compact files, and the next compaction merges them back to one.
 
 Part numbers are never reused: a writer numbers its next part above every present part
 and every compact file's high-water mark, so a new part cannot take the name of a
@@ -144,29 +144,28 @@ def dedupe(table: pa.Table) -> pa.Table:
     first = keys.group_by(["trial_id", "step"], use_threads=False).aggregate([("_row", "min")])
     if first.num_rows == table.num_rows:
         return table
-    return table.take(pc.sort_indices(first["_row_min"]))
+    rows = first["_row_min"]
+    return table.take(pc.take(rows, pc.sort_indices(rows)))  # the kept rows, in file order
 
 
 def read_live(
     results_dir: str, columns: list[str] | None = None, kind: str = "results"
 ) -> pa.Table | None:
-    """The live parts' rows (deduplicated by (trial_id, step)); None when there are none.
+    """The live parts' rows, every row once; None when there are no parts.
 
     A part deleted by a compaction between listing and reading means the compacted file
     is in place: read the directory again (the new listing holds every row once)."""
-    wanted = None if columns is None else sorted(set(columns) | {"trial_id", "step"})
     for _ in range(5):
         parts = live_parts(results_dir)
         if not parts:
             return None
         try:
-            tables = [storage.read_parquet(p, kind, columns=wanted) for p in parts]
+            tables = [storage.read_parquet(p, kind, columns=columns) for p in parts]
         except SchemaError as error:
             if any(not storage.exists(p) for p in parts):
                 continue
             raise error
-        table = dedupe(pa.concat_tables(tables))
-        return table if columns is None else table.select(columns)
+        return pa.concat_tables(tables)
     raise SchemaError(f"{results_dir}: parts keep disappearing while read; is a compaction racing?")
 
 
@@ -213,7 +212,10 @@ def merge(results_dir: str, inputs: list[str], high_water: int) -> str | None:
     still on disk (a compact input's own sources are gone)."""
     if len(inputs) < 2:
         return None
-    names = sorted(name_of(p) for p in inputs)
+    # In the order written (compact files, older, before parts; parts by number), so that
+    # dedupe keeps the row written first, as the writer does.
+    inputs = sorted(inputs, key=name_of)
+    names = [name_of(p) for p in inputs]
     table = dedupe(pa.concat_tables(storage.read_parquet(p, "results") for p in inputs))
     table = table.sort_by([("trial_id", "ascending"), ("step", "ascending")])
     digest = hashlib.sha1("\n".join(names).encode()).hexdigest()[:16]
@@ -273,7 +275,7 @@ def compact(results_dir: str, target_bytes: int = TARGET_BYTES) -> CompactionRep
         for location in listing.live:
             trial, size = trial_of(location)
             sized.append((trial or "", size, location))
-        sized.sort()  # by trial: a trial's parts land in one file
+        sized.sort(key=lambda t: (t[0], name_of(t[2])))  # by trial: a trial in one file
         groups: list[list[str]] = [[]]
         group_bytes, group_trial = 0, None
         for trial, size, location in sized:

@@ -51,8 +51,7 @@ def read_table(path: str | Path, kind: str) -> pa.Table:
 
 def read_dataset(directory: str | Path, kind: str = "results") -> pa.Table:
     """Every row of a results dataset once, schema checked: the live parts only (hidden
-    temporaries and parts a compact file supersedes are skipped), repeated (trial_id,
-    step) keys dropped (sweep.store.compaction explains both)."""
+    temporaries and parts a compact file supersedes are skipped; sweep.store.compaction)."""
     from sweep.store.compaction import read_live
 
     table = read_live(str(directory), kind=kind)
