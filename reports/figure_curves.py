@@ -5,6 +5,13 @@ stopped them are vertical dotted lines, so a reader sees what each trial had to 
 Only the report's ranking protocol is drawn (reports.protocols): final scores under it are
 stars at the end of a curve, the line joins in-loop scores; other protocols' scores are
 left to the table.
+
+A sweep of thousands of trials would be an unreadable knot of lines (and slow to draw):
+above MAX_CURVES trials the figure shows a *sample* of them, not an aggregate (an average
+curve would hide exactly the early stops and divergences the figure is for): the
+BEST_CURVES best-scoring trials, then trials spread evenly over the β order, named in the
+title. Each curve is also thinned to at most MAX_POINTS reports (evenly, the last kept).
+The frontier figure still shows every trial.
 """
 
 from __future__ import annotations
@@ -31,11 +38,40 @@ from reports.style import (
 from reports.sweepdata import Trial
 
 SIZE = (12.0, 10.0)
+MAX_CURVES = 40
+BEST_CURVES = 10
+MAX_POINTS = 300
 RUNG_COLOR = "0.45"
 DIVERGED_COLOR = "red"
 
 
+def sample_trials(trials: list[Trial]) -> tuple[list[Trial], str]:
+    """The trials to draw and how they were chosen (empty text: all of them)."""
+    if len(trials) <= MAX_CURVES:
+        return trials, ""
+    chosen = [t for t in trials if t.can_be_chosen]
+    best = sorted(chosen, key=lambda t: (-(t.score or 0.0), t.trial_id))[:BEST_CURVES]
+    rest = sorted((t for t in trials if t not in best), key=lambda t: (t.beta, t.trial_id))
+    spread = MAX_CURVES - len(best)
+    picks = np.unique(np.linspace(0, len(rest) - 1, spread).round().astype(int))
+    shown = sorted([*best, *(rest[i] for i in picks)], key=lambda t: t.trial_id)
+    how = (
+        f"{len(shown)} of {len(trials)} trials drawn (a sample): the {len(best)} best-scoring "
+        f"and {len(picks)} spread evenly over β"
+    )
+    return shown, how
+
+
+def _thin(count: int) -> np.ndarray:
+    """Indices of at most MAX_POINTS of `count` points, evenly spaced, the last included."""
+    if count <= MAX_POINTS:
+        return np.arange(count)
+    return np.unique(np.linspace(0, count - 1, MAX_POINTS).round().astype(int))
+
+
 def curves_figure(name: str, trials: list[Trial], rungs: Rungs, protocol: str | None) -> Figure:
+    total = len(trials)
+    trials, sampled = sample_trials(trials)
     figure = new_figure(*SIZE)
     grid = figure.add_gridspec(3, 1, height_ratios=(4, 4, 1))
     score_ax = figure.add_subplot(grid[0])
@@ -52,6 +88,8 @@ def curves_figure(name: str, trials: list[Trial], rungs: Rungs, protocol: str | 
         # One protocol per figure: the report's ranking protocol (reports.protocols).
         ranked = curve.score_protocol == protocol
         loop = ~curve.score_final & ranked
+        loop = np.flatnonzero(loop)
+        loop = loop[_thin(len(loop))]
         score_ax.plot(
             curve.score_step[loop],
             100 * curve.score[loop],
@@ -72,8 +110,10 @@ def curves_figure(name: str, trials: list[Trial], rungs: Rungs, protocol: str | 
             markeredgewidth=0.5,
         )
         finite = np.isfinite(curve.recon)
+        drawn = np.flatnonzero(finite)
+        drawn = drawn[_thin(len(drawn))]
         recon_ax.plot(
-            curve.step[finite], curve.recon[finite], style, color=color, alpha=alpha, linewidth=1.1
+            curve.step[drawn], curve.recon[drawn], style, color=color, alpha=alpha, linewidth=1.1
         )
         if trial.diverged and finite.any():
             last = np.flatnonzero(finite)[-1]
@@ -106,13 +146,14 @@ def curves_figure(name: str, trials: list[Trial], rungs: Rungs, protocol: str | 
             )
         )
     score_ax.legend(handles=handles, loc="best", fontsize=9, framealpha=0.85)
-    score_ax.set_title(
-        f"Sweep {name}: learning curves of {plural(len(trials), 'trial')}", **LITERAL
-    )
+    shown = f"{len(trials)} of {total} trials (sampled)" if sampled else plural(total, "trial")
+    score_ax.set_title(f"Sweep {name}: learning curves of {shown}", **LITERAL)
     rung_text = rungs.source + (
         ": " + ", ".join(str(r) for r in rungs.steps) if rungs.steps else "."
     )
     lines = [rung_text, *(wrap(line, 140) for line in protocol_lines(trials))]
+    if sampled:
+        lines.append(sampled + f"; at most {MAX_POINTS} reports per curve.")
     notes.text(
         0, 1, "\n".join(lines), va="top", ha="left", fontsize=8.5, family="monospace", **LITERAL
     )

@@ -32,6 +32,9 @@ TUNE_METRIC_KEYS = {"score": "latest_score", "recon": "latest_recon", "elbo": "l
 SEARCHES = ("optuna", "random", "grid")
 # Experiment trackers a sweep can report to besides its Parquet files (sweep.tune.trackers).
 TRACKERS = ("tensorboard", "mlflow", "wandb")
+# Which trial checkpoints a sweep keeps (sweep.tune.retention explains each and the race).
+KEEP_CHECKPOINTS = ("all", "best", "last")
+DEFAULT_KEEP_CHECKPOINTS = "best"
 # The sweep sets these TrialConfig fields itself; they are not trial pass-through options.
 SWEEP_OWNED_FIELDS = (
     "beta",
@@ -82,6 +85,8 @@ class SweepSpec:
     capacity_max: Domain | None = None
     gamma: Domain | None = None
     trackers: tuple[str, ...] = ()  # --log: experiment trackers, as TRACKERS names
+    # Which trial checkpoints stay (sweep.tune.retention): all, best (+ latest), last.
+    keep_checkpoints: str = DEFAULT_KEEP_CHECKPOINTS
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "trackers", tuple(self.trackers))  # a list when from JSON
@@ -241,6 +246,11 @@ def _validate(spec: SweepSpec) -> None:
     _at_least("--concurrency", spec.concurrency, 1)
     _at_least("--seed", spec.seed, 0)
     _at_least("--max-failures", spec.max_failures, 0)
+    if spec.keep_checkpoints not in KEEP_CHECKPOINTS:
+        fail(
+            f"--keep-checkpoints {spec.keep_checkpoints!r}: expected one of "
+            f"{', '.join(KEEP_CHECKPOINTS)}"
+        )
     _check_resources(spec.cpus_per_trial, spec.gpus_per_trial)
     check_address(spec.address)
     unknown = [t for t in spec.trackers if t not in TRACKERS]

@@ -124,6 +124,17 @@ def test_parquet_holds_exactly_the_reported_rows(first):
         assert row["node"] and row["node_id"] and row["wall_time"] > 0
 
 
+def test_the_finished_sweep_is_one_result_file_and_at_most_two_checkpoints_a_trial(first):
+    # Compacted per trial as each ended, then sweep-wide: one file for the whole sweep.
+    parts = [p.name for p in (first["dir"] / "results").iterdir() if not p.name.startswith(".")]
+    assert len(parts) == 1 and parts[0].startswith("compact-"), parts
+    # --keep-checkpoints best (the default): the latest (= final) and the best-scoring.
+    for trial in first["trials"]:
+        kept = sorted((first["dir"] / "tune" / trial["trial_id"]).glob("checkpoint_*"))
+        assert 1 <= len(kept) <= 2, kept
+        assert first["dir"] / trial["checkpoint_path"] in kept  # what traversals read
+
+
 def test_asha_stops_some_trials_early(first):
     stopped = [t for t in first["trials"] if t["status"] == "stopped-early"]
     finished = [t for t in first["trials"] if t["status"] == "terminated"]

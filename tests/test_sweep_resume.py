@@ -87,6 +87,8 @@ def test_a_killed_driver_resumes_with_no_row_lost_or_repeated(ray_tmpdir, tmp_pa
 
     rows = read_dataset(sweep_dir / "results").to_pylist()
     keys = [(r["trial_id"], r["step"]) for r in rows]
+    # In the files, not only as read_dataset (which drops repeats) shows them.
+    assert sorted(read_written_keys(str(sweep_dir))) == sorted(keys)
     assert len(keys) == len(set(keys))  # nothing written twice
     assert {(r["trial_id"], r["step"]) for r in before} <= set(keys)  # nothing lost
     trials = read_table(sweep_dir / "trials.parquet", "trials").to_pylist()
@@ -99,6 +101,14 @@ def test_a_killed_driver_resumes_with_no_row_lost_or_repeated(ray_tmpdir, tmp_pa
     assert resumed, "the trial caught mid-run did not continue from a checkpoint"
     assert {r["restored_from_step"] for r in resumed} <= {20, 40, 60, 80}
     assert min(r["step"] for r in resumed) > min(r["restored_from_step"] for r in resumed)
+
+    # Compacted and pruned after the kill too: one result file; the latest and the best
+    # checkpoint of each trial (with --score-every 0 only the latest: nothing is scored).
+    parts = [p for p in (sweep_dir / "results").iterdir() if not p.name.startswith(".")]
+    assert len(parts) == 1
+    for trial in trials:
+        kept = list((sweep_dir / "tune" / trial["trial_id"]).glob("checkpoint_*"))
+        assert [sweep_dir / trial["checkpoint_path"]] == kept
 
     # Running the finished sweep again with --resume and the same options changes nothing.
     assert main([*SWEEP, "--storage", str(storage), "--name", name, "--resume"]) == 0

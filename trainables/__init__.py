@@ -6,12 +6,18 @@
 Plain PyTorch: nothing here imports Ray; sweep/ wraps train() for Ray Tune.
 """
 
-from trainables.checkpoint import load_model
-from trainables.config import ConfigError, TrialConfig
-from trainables.loop import TrainResult, train
-from trainables.models import build_model
-from trainables.scoring import encoder
-from trainables.speed import Speed
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from trainables.checkpoint import load_model
+    from trainables.config import ConfigError, TrialConfig
+    from trainables.loop import TrainResult, train
+    from trainables.models import build_model
+    from trainables.scoring import encoder
+    from trainables.speed import Speed
 
 __all__ = [
     "ConfigError",
@@ -23,3 +29,21 @@ __all__ = [
     "load_model",
     "train",
 ]
+_WHERE = {
+    "load_model": "trainables.checkpoint",
+    "ConfigError": "trainables.config",
+    "TrialConfig": "trainables.config",
+    "TrainResult": "trainables.loop",
+    "train": "trainables.loop",
+    "build_model": "trainables.models",
+    "encoder": "trainables.scoring",
+    "Speed": "trainables.speed",
+}
+
+
+def __getattr__(name: str) -> Any:
+    # Imported on first use, so that trainables.config (the TrialConfig the sweep's CLI,
+    # spec and Parquet schema derive from) does not import PyTorch with it.
+    if name in _WHERE:
+        return getattr(importlib.import_module(_WHERE[name]), name)
+    raise AttributeError(f"module 'trainables' has no attribute {name!r}")

@@ -11,6 +11,7 @@ import typer
 from typer._click.exceptions import ClickException, NoArgsIsHelpError
 
 from sweep.cli.baselines import baselines
+from sweep.cli.compact import compact_command
 from sweep.cli.report import report
 from sweep.cli.simulator import simulator_app
 from sweep.cli.sweeps import ls_command, resume_command, run_command, status_command
@@ -32,6 +33,7 @@ app.command("run")(run_command)
 app.command("resume")(resume_command)
 app.command("status")(status_command)
 app.command("ls")(ls_command)
+app.command("compact")(compact_command)
 
 
 def main(argv: list[str] | None = None) -> int:

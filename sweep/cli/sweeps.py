@@ -21,6 +21,7 @@ from sweep.errors import fail
 from sweep.spec import (
     DEFAULT_BETA,
     DEFAULT_CAPACITY_MAX,
+    DEFAULT_KEEP_CHECKPOINTS,
     METRICS,
     SEARCHES,
     SWEEP_OWNED_FIELDS,
@@ -90,6 +91,12 @@ def run_command(
     max_failures: int = typer.Option(
         3, help="Restarts of a failed trial from its latest checkpoint."
     ),
+    keep_checkpoints: str = typer.Option(
+        DEFAULT_KEEP_CHECKPOINTS,
+        "--keep-checkpoints",
+        help="Trial checkpoints kept: best (the latest, which is the final one, and the "
+        "best-scoring one; ≤3 per trial), last (the latest only) or all.",
+    ),
     resume: bool = typer.Option(
         False, "--resume", help="If the sweep NAME exists, continue it (same options)."
     ),
@@ -141,6 +148,7 @@ def run_command(
         capacity_max=parse_beta(capacity_max, "--capacity-max"),
         gamma=parse_beta(gamma, "--gamma"),
         trackers=trackers.parse(log),
+        keep_checkpoints=keep_checkpoints,
     )
     if spec.search == "grid" and concurrency is None:
         spec = dataclasses.replace(spec, concurrency=spec.num_trials)

@@ -216,7 +216,7 @@ class SweepClaim:
             with contextlib.suppress(OSError):
                 holder = _read_holder(self.lock) or {}
                 if holder.get("token") == self.holder["token"]:
-                    storage.delete_file(self.lock)
+                    storage.delete(self.lock)
             return
         lock = Path(self.lock)
         with contextlib.suppress(OSError):

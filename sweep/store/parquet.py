@@ -50,10 +50,11 @@ def read_table(path: str | Path, kind: str) -> pa.Table:
 
 
 def read_dataset(directory: str | Path, kind: str = "results") -> pa.Table:
-    """All parts of a results dataset (hidden temporaries skipped), schema checked."""
-    directory = Path(directory)
-    parts = sorted(p for p in directory.glob("*.parquet") if not p.name.startswith("."))
-    if not parts:
+    """Every row of a results dataset once, schema checked: the live parts only (hidden
+    temporaries and parts a compact file supersedes are skipped; sweep.store.compaction)."""
+    from sweep.store.compaction import read_live
+
+    table = read_live(str(directory), kind=kind)
+    if table is None:
         raise SchemaError(f"{directory}: no Parquet parts")
-    tables = [read_table(part, kind) for part in parts]
-    return pa.concat_tables(tables)
+    return table

@@ -7,7 +7,9 @@ its upload completes, which gives readers the same all-or-nothing view.
 
 Layout under <storage>/<name>/:
     sweep.json               the SweepSpec (written when the sweep starts)
-    results/part-*.parquet   one row per reported result (sweep.store.schema.RESULTS_SCHEMA)
+    results/part-*.parquet   one row per reported result (sweep.store.schema.RESULTS_SCHEMA),
+                             one trial per part, while trials run
+    results/compact-*.parquet  the parts compacted (sweep.store.compaction)
     trials.parquet           one row per trial (sweep.store.schema.TRIALS_SCHEMA)
     tune/                    Ray Tune's experiment state and trial checkpoints
 """
@@ -134,11 +136,6 @@ def write_bytes(location: str, data: bytes) -> None:
         tmp.write_bytes(data)
 
 
-def delete_file(location: str) -> None:
-    fs, path = _fs(location)
-    fs.delete_file(path)
-
-
 def read_bytes(location: str) -> bytes:
     fs, path = _fs(location)
     with fs.open_input_stream(path) as stream:
@@ -195,3 +192,15 @@ def remove_stale_temporaries(directory: str, older_than_s: float = STALE_TEMPORA
                 path.unlink()
                 removed += 1
     return removed
+
+
+def filesystem(location: str) -> tuple[pafs.FileSystem, str]:
+    """The pyarrow filesystem of `location` and the path on it."""
+    return _fs(location)
+
+
+def delete(location: str) -> None:
+    """Delete one file; already gone is fine (a killed compaction is finished twice)."""
+    fs, path = _fs(location)
+    with contextlib.suppress(FileNotFoundError):
+        fs.delete_file(path)

@@ -3,13 +3,20 @@
 Plain Python (no Ray), driven by the Tune callback in sweep.tune.callback and testable
 with synthetic results. Guarantees:
 
-- A (trial_id, step) row is written once. Rows already on disk are loaded when the
-  writer opens, so a retried trial (restarted from its checkpoint) or a resumed sweep
-  (a new driver) that reports a step again does not duplicate it; the first row stays.
-- No row is lost with a killed driver. Buffered rows are flushed to a new part whenever
-  a checkpoint arrives, before Tune records that checkpoint as the one to restore from,
-  so a restored trial restarts at or before the first row not yet on disk, and reports
-  it again. Buffers are also flushed when a trial ends and every `flush_seconds`.
+- A (trial_id, step) row is written once. What is on disk is summarised when the writer
+  opens as each trial's highest written step: a trial's written steps are always a
+  prefix of the steps it reported (rows are flushed in order, and a restored trial
+  restarts at or before its first unwritten step, see below), so a retried trial or a
+  resumed sweep (a new driver) that reports a step again is recognised by its step not
+  exceeding that mark, and dropped; the first row stays. Memory is O(trials), not O(rows).
+- No row is lost with a killed driver. A trial's buffered rows are flushed to a new part
+  whenever a checkpoint of it arrives, before Tune records that checkpoint as the one to
+  restore from, so a restored trial restarts at or before the first row not yet on disk,
+  and reports it again. Buffers are also flushed when a trial ends, every
+  `flush_seconds`, and when MAX_BUFFERED_ROWS are held (driver memory stays flat).
+- Each part holds the rows of one trial, so a trial's parts are compacted into one file
+  when it ends, and all parts into a few large files when the sweep ends
+  (sweep.store.compaction: atomic, no row lost or seen twice, also when killed midway).
 - Every file is written atomically (sweep.store.storage): readers (pandas, pyarrow.dataset,
   duckdb, `sweep report`) can read the directory at any moment of the sweep.
 """
@@ -17,16 +24,15 @@ with synthetic results. Guarantees:
 from __future__ import annotations
 
 import datetime as dt
-import re
+import sys
 import time
 from typing import Any
 
-from sweep.store import storage
+from sweep.store import compaction, storage
 from sweep.store.parquet import rows_to_table
-from sweep.store.schema import METRIC_COLUMNS, RESULTS_SCHEMA, TRIALS_SCHEMA
+from sweep.store.schema import METRIC_COLUMNS, RESULTS_SCHEMA, TRIALS_SCHEMA, SchemaError
 from trainables.config import TrialConfig
 
-_PART = re.compile(r"^part-(\d+)\.parquet$")
 _METRICS = [f.name for f in METRIC_COLUMNS]
 
 
@@ -46,15 +52,27 @@ def _now() -> dt.datetime:
     return dt.datetime.now(dt.UTC)
 
 
+# Rows held before a flush regardless of time: a few MB, so a driver fed thousands of
+# reports a second holds a bounded buffer (bench/scale.py measures it).
+MAX_BUFFERED_ROWS = 10_000
+
+
 class SweepWriter:
-    def __init__(self, sweep_dir: str, sweep: str, flush_seconds: float = 30.0):
+    def __init__(
+        self, sweep_dir: str, sweep: str, flush_seconds: float = 30.0, compact: bool = True
+    ):
         self.sweep_dir = sweep_dir
         self.sweep = sweep
         self.flush_seconds = flush_seconds
+        self.compact = compact  # per trial when it ends, sweep-wide in close()
         self.results_dir = storage.join(sweep_dir, storage.RESULTS_DIR)
         self.trials_file = storage.join(sweep_dir, storage.TRIALS_FILE)
-        self._written: set[tuple[str, int]] = set()  # (trial_id, step) on disk or buffered
-        self._buffer: list[dict[str, Any]] = []
+        self._max_step: dict[str, int] = {}  # highest step on disk or buffered, per trial
+        self._buffers: dict[str, list[dict[str, Any]]] = {}  # per trial, in report order
+        self._buffered = 0
+        self._parts: dict[str, list[str]] = {}  # live single-trial parts of each trial
+        # A trial's config never changes: parsed once (it was most of a row's cost).
+        self._configs: dict[str, tuple[TrialConfig, dict[str, Any]]] = {}
         self._trials: dict[str, dict[str, Any]] = {}
         self._trials_dirty = False
         self._score_step: dict[str, int] = {}  # step of each trial's last_score
@@ -66,10 +84,19 @@ class SweepWriter:
     def open(self) -> None:
         storage.remove_stale_temporaries(self.results_dir)
         storage.remove_stale_temporaries(self.sweep_dir)
-        self._written.update(read_written_keys(self.sweep_dir))
-        parts = storage.list_files(self.results_dir, ".parquet")
-        numbers = [int(m.group(1)) for p in parts if (m := _PART.match(p.rsplit("/", 1)[-1]))]
-        self._next_part = max(numbers, default=0) + 1
+        listing = compaction.list_parts(self.results_dir)
+        # Above every part number a compact file's footer may still list (never reused).
+        self._next_part = listing.high_water + 1
+        for part in listing.live:
+            trial, _ = compaction.trial_of(part)
+            if trial is not None:
+                self._parts.setdefault(trial, []).append(part)
+        keys = compaction.read_live(self.results_dir, columns=["trial_id", "step"])
+        if keys is not None:
+            highest = keys.group_by("trial_id").aggregate([("step", "max")])
+            self._max_step.update(
+                zip(highest["trial_id"].to_pylist(), highest["step_max"].to_pylist(), strict=True)
+            )
         if storage.exists(self.trials_file):
             for row in storage.read_parquet(self.trials_file, "trials").to_pylist():
                 self._trials[row["trial_id"]] = row
@@ -93,13 +120,13 @@ class SweepWriter:
     def add_result(self, trial_id: str, config: dict[str, Any], result: dict[str, Any]) -> bool:
         """Buffer one reported result; False (and nothing kept) if its step is written."""
         step = int(plain(result["step"]))
-        if (trial_id, step) in self._written:
+        if step <= self._max_step.get(trial_id, -1):
             return False
-        cfg = trial_config(config)
+        cfg, columns = self._config(trial_id, config)
         row = {
             "sweep": self.sweep,
             "trial_id": trial_id,
-            **cfg.to_dict(),
+            **columns,
             **{name: plain(result.get(name)) for name in _METRICS},
             "step": step,
             "node": result.get("node"),
@@ -108,15 +135,16 @@ class SweepWriter:
             "timestamp": dt.datetime.fromtimestamp(result.get("reported_at", time.time()), dt.UTC),
             "restored_from_step": plain(result.get("restored_from_step")),
         }
-        self._buffer.append(row)
-        self._written.add((trial_id, step))
+        self._buffers.setdefault(trial_id, []).append(row)
+        self._buffered += 1
+        self._max_step[trial_id] = step
         self._summarise(trial_id, cfg, row, result.get("message"))
         return True
 
     def checkpoint(self, trial_id: str, config: dict[str, Any], uri: str) -> None:
         """A persisted checkpoint: rows up to it are flushed before Tune can restore from it."""
         self._update(trial_id, config, checkpoint_path=uri)
-        self.flush()
+        self.flush(trial_id)
 
     def finished(
         self, trial_id: str, config: dict[str, Any], error: str | None = None, failures: int = 0
@@ -124,7 +152,7 @@ class SweepWriter:
         """The trial ended: completed, stopped by ASHA, diverged, or failed for good."""
         summary = self._trials.get(trial_id) or {}
         steps_done = summary.get("steps_done") or 0
-        planned = trial_config(config).steps
+        planned = self._config(trial_id, config)[0].steps
         if error is not None:
             status, message = "error", error
         elif summary.get("status") == "diverged":
@@ -141,29 +169,63 @@ class SweepWriter:
             message=message,
             failures=failures,
         )
-        self.flush()
+        self.flush(trial_id)
+        if self.compact and len(self._parts.get(trial_id, [])) > 1:
+            try:
+                merged = compaction.compact_trial(self.results_dir, self._parts[trial_id])
+            except (OSError, SchemaError) as error:
+                _compaction_failed(error)  # the parts stay as they are, every row once
+            else:
+                if merged is not None:
+                    self._parts[trial_id] = [merged]
 
     def maybe_flush(self) -> None:
-        if self._buffer and time.monotonic() - self._last_flush >= self.flush_seconds:
+        due = time.monotonic() - self._last_flush >= self.flush_seconds
+        if self._buffered and (due or self._buffered >= MAX_BUFFERED_ROWS):
             self.flush()
-        elif self._trials_dirty and not self._buffer:
+        elif self._trials_dirty and not self._buffered:
             self._write_trials()
 
-    def flush(self) -> None:
-        """Write the buffered rows as a new part, then the trial summaries."""
-        if self._buffer:
+    def flush(self, trial_id: str | None = None) -> None:
+        """Write the buffered rows of `trial_id` (default: of every trial) as one new part
+        per trial, then the trial summaries."""
+        for trial in [trial_id] if trial_id is not None else list(self._buffers):
+            rows = self._buffers.pop(trial, None)
+            if not rows:
+                continue
             part = storage.join(self.results_dir, f"part-{self._next_part:06d}.parquet")
             while storage.exists(part):  # never replace a part (one driver holds the sweep)
                 self._next_part += 1
                 part = storage.join(self.results_dir, f"part-{self._next_part:06d}.parquet")
-            storage.write_parquet(rows_to_table(self._buffer, RESULTS_SCHEMA), part)
+            storage.write_parquet(rows_to_table(rows, RESULTS_SCHEMA), part)
             self._next_part += 1
-            self._buffer = []
-        self._last_flush = time.monotonic()
+            self._buffered -= len(rows)
+            self._parts.setdefault(trial, []).append(part)
+        if trial_id is None or not self._buffered:
+            self._last_flush = time.monotonic()
         if self._trials_dirty:
             self._write_trials()
 
+    def close(self) -> compaction.CompactionReport | None:
+        """The sweep's driver is done: flush everything and compact sweep-wide."""
+        self.flush()
+        if not self.compact:
+            return None
+        try:
+            report = compaction.compact(self.results_dir)
+        except (OSError, SchemaError) as error:
+            _compaction_failed(error)
+            return None
+        self._parts = {}  # sweep-wide files hold many trials; a later writer reopens them
+        return report
+
     # -- internals ----------------------------------------------------------------------
+
+    def _config(self, trial_id: str, config: dict[str, Any]) -> tuple[TrialConfig, dict[str, Any]]:
+        if trial_id not in self._configs:
+            cfg = trial_config(config)
+            self._configs[trial_id] = (cfg, cfg.to_dict())
+        return self._configs[trial_id]
 
     def _write_trials(self) -> None:
         storage.write_parquet(rows_to_table(self.trial_rows(), TRIALS_SCHEMA), self.trials_file)
@@ -172,7 +234,8 @@ class SweepWriter:
     def _update(self, trial_id: str, config: dict[str, Any], **changes: Any) -> None:
         summary = self._trials.get(trial_id)
         if summary is None:
-            summary = {"sweep": self.sweep, "trial_id": trial_id, **trial_config(config).to_dict()}
+            columns = self._config(trial_id, config)[1]
+            summary = {"sweep": self.sweep, "trial_id": trial_id, **columns}
             summary.update(status="pending", stopped_early=False, failures=0)
             self._trials[trial_id] = summary
         if summary["status"] in ("terminated", "stopped-early", "diverged") and changes.get(
@@ -206,13 +269,21 @@ class SweepWriter:
             changes.update(status="diverged", message=message)
         elif summary.get("status") != "diverged":
             changes["status"] = "running"
-        self._update(trial_id, cfg.to_dict(), **changes)
+        self._update(trial_id, {}, **changes)  # the trial's summary exists: config unused
+
+
+def _compaction_failed(error: Exception) -> None:
+    # Compaction only saves files: a failure (an object store's hiccup) must not end the
+    # sweep. Its steps keep every row readable once at any point; `sweep compact` redoes it.
+    print(f"sweep: warning: compaction skipped ({error})", file=sys.stderr, flush=True)
 
 
 def read_written_keys(sweep_dir: str) -> list[tuple[str, int]]:
-    """Every (trial_id, step) in a sweep's results, in file order (duplicates kept)."""
+    """Every (trial_id, step) in a sweep's live result parts, in file order, duplicates kept
+    (so tests and audits can check that none is written twice)."""
     keys: list[tuple[str, int]] = []
-    for part in storage.list_files(storage.join(sweep_dir, storage.RESULTS_DIR), ".parquet"):
+    results_dir = storage.join(sweep_dir, storage.RESULTS_DIR)
+    for part in compaction.live_parts(results_dir):
         table = storage.read_parquet(part, "results", columns=["trial_id", "step"])
         keys.extend(zip(table["trial_id"].to_pylist(), table["step"].to_pylist(), strict=True))
     return keys

@@ -16,7 +16,9 @@ from typing import Any
 
 from ray.tune import Callback
 
+from sweep.store import storage
 from sweep.store.writer import SweepWriter, trial_config
+from sweep.tune.retention import DEFAULT_KEEP, Retention
 
 # pyarrow's filesystems name themselves by type, not by URI scheme: GCS is "gcs" for gs://.
 _URI_SCHEMES = {"gcs": "gs"}
@@ -90,11 +92,20 @@ def _describe(trial: Any) -> str:
 class ParquetCallback(Callback):
     """Writes the sweep's Parquet files and prints one line per trial start and end."""
 
-    def __init__(self, sweep_dir: str, sweep: str, flush_seconds: float = 30.0):
+    def __init__(
+        self,
+        sweep_dir: str,
+        sweep: str,
+        flush_seconds: float = 30.0,
+        keep_checkpoints: str = DEFAULT_KEEP,
+    ):
         self.sweep_dir = sweep_dir
         self.sweep = sweep
         self.flush_seconds = flush_seconds
+        self.keep_checkpoints = keep_checkpoints
         self._writer: SweepWriter | None = None
+        self._retention: Retention | None = None
+        self._last_score: dict[str, float | None] = {}
 
     def __getstate__(self) -> dict[str, Any]:
         # Pickled into Tune's tuner.pkl: only the settings. The writer's state is rebuilt
@@ -103,10 +114,16 @@ class ParquetCallback(Callback):
             "sweep_dir": self.sweep_dir,
             "sweep": self.sweep,
             "flush_seconds": self.flush_seconds,
+            "keep_checkpoints": self.keep_checkpoints,
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
-        self.__dict__.update(state, _writer=None)
+        self.__dict__.update(
+            {"keep_checkpoints": DEFAULT_KEEP, **state},  # a sweep pickled before the option
+            _writer=None,
+            _retention=None,
+            _last_score={},
+        )
 
     def _say(self, trial: Any, text: str) -> None:
         print(f"sweep {self.sweep}: trial {trial.trial_id} {text}", file=sys.stderr, flush=True)
@@ -118,14 +135,29 @@ class ParquetCallback(Callback):
             self._writer.open()
         return self._writer
 
+    @property
+    def retention(self) -> Retention:
+        if self._retention is None:
+            tune_dir = storage.join(self.sweep_dir, storage.TUNE_DIR)
+            self._retention = Retention(tune_dir, self.keep_checkpoints)
+        return self._retention
+
     def setup(self, **info: Any) -> None:
         self._writer = None
+        self._retention = None
         _ = self.writer
 
     def on_step_end(self, iteration: int, trials: list, **info: Any) -> None:
         for trial in trials:
             self.writer.observe(trial.trial_id, trial.config)
         self.writer.maybe_flush()
+        self.retention.after_step(trials)
+
+    def on_experiment_end(self, trials: list, **info: Any) -> None:
+        # Tune has saved its final experiment state (tune.run does, before this): the
+        # surplus checkpoints it no longer names can go, and the parts are compacted.
+        self.retention.after_step(trials, force_check=True)
+        self.writer.close()
 
     def on_trial_start(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         self.writer.running(trial.trial_id, trial.config, failures=trial.num_failures)
@@ -139,12 +171,15 @@ class ParquetCallback(Callback):
         self, iteration: int, trials: list, trial: Any, result: dict, **info: Any
     ) -> None:
         self.writer.add_result(trial.trial_id, trial.config, result)
+        self._last_score[trial.trial_id] = result.get("score")  # its checkpoint's score
 
     def on_checkpoint(
         self, iteration: int, trials: list, trial: Any, checkpoint: Any, **info: Any
     ) -> None:
         location = checkpoint_location(checkpoint, self.sweep_dir)
         self.writer.checkpoint(trial.trial_id, trial.config, location)
+        score = self._last_score.pop(trial.trial_id, None)
+        self.retention.on_checkpoint(trial, checkpoint, score)
 
     def on_trial_recover(self, iteration: int, trials: list, trial: Any, **info: Any) -> None:
         self.writer.running(trial.trial_id, trial.config, failures=trial.num_failures)

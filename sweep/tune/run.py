@@ -152,12 +152,13 @@ def _new_tuner(spec: SweepSpec, sweep_dir: str) -> Any:
             name=storage.TUNE_DIR,
             storage_path=sweep_dir,
             callbacks=[
-                ParquetCallback(sweep_dir, spec.name),
+                ParquetCallback(sweep_dir, spec.name, keep_checkpoints=spec.keep_checkpoints),
                 *trackers.callbacks(spec.trackers, spec.name, sweep_dir),
             ],
             failure_config=tune.FailureConfig(max_failures=spec.max_failures),
-            # Every checkpoint is kept: Tune deletes surplus ones at once, and a driver
-            # killed before its next state save would resume from a deleted one.
+            # Tune deletes nothing: its num_to_keep deletes surplus checkpoints at once, and a
+            # driver killed before the next state save would resume from a deleted one.
+            # sweep.tune.retention deletes them only once the saved state no longer names them.
             checkpoint_config=tune.CheckpointConfig(num_to_keep=None),
             # Copies each trial's working directory (its trial.log) into tune/<trial_id>/.
             sync_config=tune.SyncConfig(sync_artifacts=True),
