@@ -4,7 +4,7 @@ A pixel is on when its centre (i + 0.5) lies inside the shape: binary, no anti-a
 The local coordinates of a pixel are u = cos·dx − sin·dy, v = sin·dx + cos·dy, with dx
 depending only on the column and dy only on the row. Each linear function of (u, v) is
 therefore the sum of a column vector and a row vector, so the per-pixel work is one
-broadcast add per linear function plus the shape's own test (6 to 24 elementwise ops).
+broadcast add per linear function plus the shape's own test (6 to 22 elementwise ops).
 """
 
 from __future__ import annotations
