@@ -45,8 +45,8 @@ ELLIPSE_SEMI_AXES = ((6.0, 4.0), (13.0, 7.0))  # 12×8 px, ≈76 px; 26×14 px, 
 #     w < tw there, which keeps the last rows 2 px wide.
 # What each number fits (values at scale 1; the other scales alike):
 #   d + r = 9.61: the widest rows are 20 px (box width 20·scale) only at y = -4.5, -3.5,
-#     a quarter of the way down at y ≈ -c; d ≈ r, overlapping lobes, makes the notch three
-#     rows deep at scale 1 (two at 0.8 and 0.9, one at 0.5);
+#     a quarter of the way down at y ≈ -c; d ≈ r, lobes that all but touch at the axis,
+#     makes the notch three rows deep at scale 1 (two at 0.8 and 0.9, one at 0.5);
 #   c + r = 9.18: the top row covers y in [-9, -8), which puts the area-weighted centroid
 #     7.07 rows below the top and 1.93 px above the position centre (page: 7.1 and 1.9),
 #     with lobe tops of 5 + 5 px;
@@ -57,7 +57,7 @@ ELLIPSE_SEMI_AXES = ((6.0, 4.0), (13.0, 7.0))  # 12×8 px, ≈76 px; 26×14 px, 
 #     rows at the bottom at scale 0.8.
 # The four anchors are one template scaled by the scale value to within 0.06 px: the fit
 # (bench/fit_heart.py) found a scale-1 outline that, times s, reproduces every row at 0.5
-# and 1.0 and all but one row at 0.8 and 0.9 (one pixel short per side there), then moved
+# and 1.0 and all but one row at 0.8 and 0.9 (one pixel off per side there), then moved
 # each anchor the least that reproduces its table exactly with every pixel centre at least
 # 0.009 px from the outline, so float32 rounding cannot flip a pixel of the measured frames.
 # Scales in between (0.6, 0.7) interpolate the anchors linearly: the template, scaled.
@@ -74,15 +74,6 @@ def _affine(pair: tuple[float, float], scale: float) -> float:
     """The value at `scale` on the line through (0.5, pair[0]) and (1.0, pair[1])."""
     lo, hi = pair
     return lo + (hi - lo) * (scale - 0.5) / 0.5
-
-
-def _heart_outline(scale: float) -> tuple[float, ...]:
-    """(d, c, r, h0, b, tw) at `scale`: linear between the anchors, extended past the ends."""
-    scales = sorted(HEART_ANCHORS)
-    upper = next((i for i in range(1, len(scales)) if scale <= scales[i]), len(scales) - 1)
-    lo, hi = scales[upper - 1], scales[upper]
-    t = (scale - lo) / (hi - lo)
-    return tuple(a + (b - a) * t for a, b in zip(HEART_ANCHORS[lo], HEART_ANCHORS[hi], strict=True))
 
 
 def _heart_params(scale: float) -> list[float]:
