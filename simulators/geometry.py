@@ -1,10 +1,9 @@
 """dSprites geometry as measured on the real images (shared/reference/dsprites.md).
 
 Shapes live in a local frame centred on the sprite's position, x to the right and y
-downward, in pixels. Every size is affine in the scale value, fitted to the two scales
-the reference measures (0.5 and 1.0): the real sprites do not shrink as exact scaled
-copies (the small heart is thinner than a half-size large one), so a single template
-scaled by s would miss the measured areas at one end or the other.
+downward, in pixels. Square and ellipse sizes are affine in the scale value, fitted to the
+two scales the reference measures for them (0.5 and 1.0); the heart is measured at four
+scales (0.5, 0.8, 0.9, 1.0) and interpolates linearly between those anchors.
 
 All numbers are computed here in float64 on the CPU and only then cast to float32 and
 moved to a device; the device side does nothing but +, -, *, abs, max and comparisons,
@@ -25,19 +24,50 @@ SCALE_VALUES = tuple(0.5 + 0.1 * k for k in range(6))  # linspace(0.5, 1.0, 6)
 NUM_ORIENTATIONS = 40
 NUM_POSITIONS = 32
 IMAGE_SIZE = 64
-NUM_PARAMS = 9  # the widest shape (heart) needs nine numbers
+NUM_PARAMS = 7  # the widest shape (heart) needs seven numbers
 
 # Measured anchors at scale 0.5 and 1.0.
 SQUARE_HALF_SIDE = (5.0, 10.0)  # side 20·scale: 10×10 and 20×20 px
 ELLIPSE_SEMI_AXES = ((6.0, 4.0), (13.0, 7.0))  # 12×8 px, ≈76 px; 26×14 px, ≈288 px
-# Heart: two lobes of radius r centred at (±d, -e); the lower sides are arcs of radius R,
-# internally tangent to the lobes and meeting at the tip (0, t). Fitted on rendered pixel
-# counts, averaged over positions, to 10×9 px / 58 px and 18×15 px / 222 px, with the
-# centroid above the position centre and a visible notch between the lobes.
-HEART_ANCHORS = (
-    {"r": 1.5, "d": 3.5, "e": 3.2, "t": 4.3, "R": 9.0},
-    {"r": 5.9, "d": 3.1, "e": 1.85, "t": 7.25, "R": 8.85},
-)
+
+# Heart, fitted to the row profiles measured on real frames at orientation 0 (the page's
+# table: box, area and the filled runs of every row at scales 0.5, 0.8, 0.9 and 1.0), with
+# the position centre on a pixel corner as at posX = posY = 0. In the local frame (x right,
+# y down, origin at the position centre, w = |x|) the outline is the classic heart: a
+# square standing on one corner whose two upper sides carry the lobes, i.e. the union of
+#   - two round lobes: discs of radius r centred at (±d, -c) on the square's upper sides;
+#   - the body: the part of the turned square below the lobe centres (y > -c), bounded by
+#     its upper side through the lobe centre, y + c > m·(w - d), and its lower side,
+#     w + m·y < h0, perpendicular to it; the lower side passes 1.21·r from the lobe centre
+#     (a tangent side, 1.0·r, runs about 1 px inside the measured rows at scale 1), so
+#     each shoulder has a corner where the two sides meet, at (8.8, -0.2) at scale 1;
+#   - a blunt tip: the body is cut at the bottom, y < b, and keeps at least the strip
+#     w < tw there, which keeps the last rows 2 px wide.
+# What each number fits (values at scale 1; the other scales alike):
+#   d + r = 9.61: the widest rows are 20 px (box width 20·scale) only at y = -4.5, -3.5,
+#     a quarter of the way down at y ≈ -c; d ≈ r, lobes that all but touch at the axis,
+#     makes the notch three rows deep at scale 1 (two at 0.8 and 0.9, one at 0.5);
+#   c + r = 9.18: the top row covers y in [-9, -8), which puts the area-weighted centroid
+#     7.07 rows below the top and 1.93 px above the position centre (page: 7.1 and 1.9),
+#     with lobe tops of 5 + 5 px;
+#   m = 1.069 (every scale) and h0: the two rows of 18 and of 16 below the widest rows
+#     (the upper side's shoulder), then one pixel less per side per row (14, 12, ..., 4:
+#     the sides "almost straight" to the tip);
+#   tw, b: the 2-px tip and the bottom of the box (17 rows at scale 1), and the two 2-px
+#     rows at the bottom at scale 0.8.
+# The four anchors are one template scaled by the scale value to within 0.06 px: the fit
+# (bench/fit_heart.py) found a scale-1 outline that, times s, reproduces every row at 0.5
+# and 1.0 and all but one row at 0.8 and 0.9 (one pixel off per side there), then moved
+# each anchor the least that reproduces its table exactly with every pixel centre at least
+# 0.009 px from the outline, so float32 rounding cannot flip a pixel of the measured frames.
+# Scales in between (0.6, 0.7) interpolate the anchors linearly: the template, scaled.
+HEART_SIDE_SLOPE = 1.069  # m
+HEART_ANCHORS = {  # scale: (d, c, r, h0, b, tw), in pixels
+    0.5: (2.408, 2.195, 2.393, 4.310, 4.083, 0.495),
+    0.8: (3.805, 3.459, 3.828, 6.892, 6.547, 0.786),
+    0.9: (4.390, 3.935, 4.363, 7.754, 7.345, 0.886),
+    1.0: (4.822, 4.391, 4.787, 8.616, 8.165, 0.988),
+}
 
 
 def _affine(pair: tuple[float, float], scale: float) -> float:
@@ -47,27 +77,15 @@ def _affine(pair: tuple[float, float], scale: float) -> float:
 
 
 def _heart_params(scale: float) -> list[float]:
-    p = {k: _affine((HEART_ANCHORS[0][k], HEART_ANCHORS[1][k]), scale) for k in HEART_ANCHORS[0]}
-    r, d, e, t, big_r = p["r"], p["d"], p["e"], p["t"], p["R"]
-    # Centre B of the side arc: |B - tip| = R and |B - lobe centre| = R - r, on the far side.
-    tip_x, tip_y, lobe_x, lobe_y = 0.0, t, d, -e
-    dist = math.hypot(lobe_x - tip_x, lobe_y - tip_y)
-    along = (big_r**2 - (big_r - r) ** 2 + dist**2) / (2 * dist)
-    across = math.sqrt(big_r**2 - along**2)
-    ux, uy = (lobe_x - tip_x) / dist, (lobe_y - tip_y) / dist
-    mid_x, mid_y = tip_x + along * ux, tip_y + along * uy
-    bx, by = min(
-        ((mid_x + across * uy, mid_y - across * ux), (mid_x - across * uy, mid_y + across * ux))
+    """[d, c, r², m, h0, b, tw]: linear between the anchors, extended past the end ones."""
+    scales = sorted(HEART_ANCHORS)
+    upper = next((i for i in range(1, len(scales)) if scale <= scales[i]), len(scales) - 1)
+    lo, hi = scales[upper - 1], scales[upper]
+    t = (scale - lo) / (hi - lo)
+    d, c, r, h0, b, tw = (
+        a + (z - a) * t for a, z in zip(HEART_ANCHORS[lo], HEART_ANCHORS[hi], strict=True)
     )
-    # The arc meets the lobe at Q; the line from the lobe centre through Q bounds the side
-    # region so that it adds nothing outside the lobe above Q.
-    span = math.hypot(lobe_x - bx, lobe_y - by)
-    qx, qy = bx + big_r * (lobe_x - bx) / span, by + big_r * (lobe_y - by) / span
-    nx, ny = -(qy - lobe_y), qx - lobe_x
-    c = -(nx * lobe_x + ny * lobe_y)
-    if nx * tip_x + ny * tip_y + c < 0:
-        nx, ny, c = -nx, -ny, -c
-    return [d, e, r * r, bx, by, big_r * big_r, nx, ny, c]
+    return [d, c, r * r, HEART_SIDE_SLOPE, h0, b, tw]
 
 
 def shape_params(shape: int, scale: float) -> list[float]:

@@ -34,14 +34,20 @@ def _ellipse(p, ux, uy, vx, vy) -> torch.Tensor:
 
 
 def _heart(p, ux, uy, vx, vy) -> torch.Tensor:
-    d, e, r2, bx, by, big_r2, nx, ny, c = (p[:, i : i + 1] for i in range(9))
-    w = _outer(ux, uy).abs_()  # the heart is mirror-symmetric about its vertical axis
-    below_centres = _outer(vx, vy + e)  # v + e
-    lobe = (w - d[..., None]).square_().add_(below_centres.square()) < r2[..., None]
-    side_arc = (w - bx[..., None]).square_().add_(_outer(vx, vy - by).square_()) < big_r2[..., None]
-    below_tangent = w.mul_(nx[..., None]).add_(_outer(ny * vx, ny * vy + c)) > 0
-    side = side_arc.logical_and_(below_tangent).logical_and_(below_centres > 0)
-    return lobe.logical_or_(side)
+    # geometry.HEART_ANCHORS: lobes (w - d)² + (y + c)² < r²; body below the lobe centres,
+    # below the upper side y + c > m·(w - d), inside the lower side w + m·y < h0 or the tip
+    # strip w < tw, and above the bottom y < b. w = |x|: mirror-symmetric about x = 0.
+    d, c, r2, m, h0, b, tw = (p[:, i : i + 1] for i in range(7))
+    w = _outer(ux, uy).abs_()
+    below_centres = _outer(vx, vy + c)  # y + c
+    from_centre = w - d[..., None]  # w - d
+    lobe = from_centre.square().add_(below_centres.square()) < r2[..., None]
+    body = below_centres > from_centre.mul_(m[..., None])
+    body.logical_and_(below_centres > 0)
+    lower_side = w < _outer(-(m * vx), h0 - m * vy)  # w < h0 - m·y
+    body.logical_and_(lower_side.logical_or_(w < tw[..., None]))
+    body.logical_and_(_outer(vx, vy - b) < 0)  # y < b
+    return lobe.logical_or_(body)
 
 
 _TESTS = {SQUARE: _square, ELLIPSE: _ellipse, HEART: _heart}

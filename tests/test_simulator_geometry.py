@@ -37,7 +37,7 @@ REFERENCE = [
     (ELLIPSE, SMALL, 76, 12, 8, 0.05),
     (ELLIPSE, LARGE, 288, 26, 14, 0.03),
     (HEART, SMALL, 58, 10, 9, 0.05),
-    (HEART, LARGE, 222, 18, 15, 0.03),
+    (HEART, LARGE, 222, 20, 17, 0.03),
 ]
 
 
@@ -50,7 +50,8 @@ def test_area_and_bounding_box_match_the_reference(
     # The mean over all 1024 positions is the measured area; single positions vary by a
     # few pixels with the sub-pixel phase of the centre.
     assert abs(areas.mean().item() - area) <= max(tolerance * area, 0.5)
-    assert (areas - area).abs().max().item() <= 0.12 * area
+    # A 10-px sprite gains or loses whole boundary rows with that phase: at least 8 px.
+    assert (areas - area).abs().max().item() <= max(0.12 * area, 8)
     widths, heights = extent(images)
     assert widths.sub(width).abs().max().item() <= 1
     assert heights.sub(height).abs().max().item() <= 1
@@ -72,7 +73,7 @@ def test_heart_points_down_with_its_centroid_above_the_position_centre(sim):
     image = sim.render(torch.tensor([[HEART, LARGE, 0, 0, 0]]))[0, 0]
     ys, _ = image.nonzero(as_tuple=True)
     centroid_y = (ys.float() + 0.5).mean().item()
-    assert 15.0 < centroid_y < 16.0
+    assert 13.9 < centroid_y < 14.3  # 1.9 px above the centre (test_simulator_heart.py)
     rows = image.sum(dim=1)
     top, bottom = ys.min().item(), ys.max().item()
     assert rows[bottom] < rows[top + 3]  # the tip is narrower than the lobes
