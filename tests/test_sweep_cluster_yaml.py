@@ -143,6 +143,8 @@ def test_onprem_trains_on_the_gpu_workers(onprem):
     # The head holds no trial; the workers have the CUDA build of PyTorch (PyPI's), and Ray
     # finds their GPUs at `ray start`: nothing there hides them (--num-gpus=0).
     assert "--num-cpus=0" in _head_start(onprem)
+    # Autoscaler v1: v2 never starts the workers of a local-provider cluster.
+    assert "RAY_enable_autoscaler_v2=0 " in _head_start(onprem)
     worker_setup = " ".join(onprem["worker_setup_commands"])
     assert "pip install -q torch==" in worker_setup and "whl/cpu" not in worker_setup
     assert "whl/cpu" in " ".join(onprem["head_setup_commands"])
