@@ -7,15 +7,17 @@
 # /tmp/ray of this machine are untouched; and when this script ends the kernel ends whatever
 # it started that is still running.
 #
-# Two "hosts": the head, 127.0.0.1, is this namespace; the worker, 127.0.0.2, is an sshd in
-# a PID and mount namespace nested in it, with a /tmp of its own, so that the worker's `ray
-# stop` sees only the worker's processes and its Ray session directory is its own. Both
-# share the private home, as hosts with an NFS home do.
+# Two "hosts", each such a namespace: ROLE=worker makes this script the worker, 127.0.0.2,
+# which only runs its sshd; ROLE=head makes it the head, 127.0.0.1, which runs its sshd and
+# the whole scenario. Apart, each host's `ray stop` sees only its own processes and its Ray
+# session directory (/tmp/ray) is its own; they share the private home, as hosts with an NFS
+# home do.
 #
-# Environment: BASE (the test's directory: home/, tmp/), REAL_HOME, BIND_RO and BIND_RW
-# (paths under the real home the client needs: its Python, pip's cache), REPO, CLIENT_BIN
-# (the Ray client's bin directory), SWEEP and NAME (the `sweep run` arguments and the sweep's
-# name; it goes to ~/sweeps), SSHD (the sshd binary).
+# Environment: ROLE, BASE (the test's directory: home/, and the hosts' /tmp directories),
+# HOST_TMP (this host's /tmp), REAL_HOME, BIND_RO and BIND_RW (paths under the real home the
+# client needs: its Python, pip's configuration and cache), REPO, CLIENT_BIN (the Ray
+# client's bin directory), SWEEP and NAME (the `sweep run` arguments and the sweep's name; it
+# goes to ~/sweeps), SSHD (the sshd binary).
 set -euo pipefail
 log() { echo "[onprem $(date -u +%T)] $*"; }
 
@@ -32,34 +34,29 @@ for path in $BIND_RO; do
   mount -o remount,bind,ro "$BASE/home/$path"
 done
 mount --rbind "$BASE/home" "$REAL_HOME"  # --rbind: with the binds inside it
-mount --bind "$BASE/tmp" /tmp
+mount --bind "$HOST_TMP" /tmp
 export HOME="$REAL_HOME" PATH="$CLIENT_BIN:$PATH"
+if [ "$ROLE" = worker ]; then
+  exec "$SSHD" -D -e -f "$HOME/sshd/worker_config"
+fi
 CONFIG="$HOME/cluster.yaml"
 cd "$REPO"
 
-UP="" HEAD_SSHD="" WORKER_HOST=""
+UP="" HEAD_SSHD=""
 cleanup() {
   local status=$?
   if [ -n "$UP" ]; then
     log "ray down (after a failure)"
     ray down -y "$CONFIG" || status=1
   fi
-  stop_hosts
+  stop_sshd
   exit "$status"
 }
-stop_hosts() {
-  # The launcher's SSH connections (ControlPersist) first, then each sshd by its id.
-  for socket in /tmp/ray_ssh_*/*/* "$HOME"/worker-tmp/ray_ssh_*/*/*; do
+stop_sshd() {
+  # The launcher's SSH connections (ControlPersist) first, then sshd by its id.
+  for socket in /tmp/ray_ssh_*/*/*; do
     [ -S "$socket" ] && ssh -O exit -o ControlPath="$socket" ignored 2>/dev/null || true
   done
-  if [ -n "$WORKER_HOST" ]; then
-    log "processes of the worker host before it is stopped: $(worker_processes | xargs)"
-    # unshare ignores SIGTERM while it waits; SIGKILL ends it and, by --kill-child, the
-    # worker's namespace with everything in it.
-    kill -KILL "$WORKER_HOST" && wait "$WORKER_HOST" || true
-    log "worker host $WORKER_HOST stopped"
-    WORKER_HOST=""
-  fi
   if [ -n "$HEAD_SSHD" ]; then
     kill "$HEAD_SSHD" && wait "$HEAD_SSHD" || true
     log "sshd $HEAD_SSHD stopped"
@@ -67,15 +64,6 @@ stop_hosts() {
   fi
 }
 trap cleanup EXIT
-
-worker_processes() {  # "PID COMM" of every process in the worker host's PID namespace
-  local init ns
-  init=$(ps -o pid= --ppid "$WORKER_HOST" | head -1)
-  ns=$(readlink "/proc/${init// /}/ns/pid")
-  for p in /proc/[0-9]*; do
-    [ "$(readlink "$p/ns/pid" 2>/dev/null)" = "$ns" ] && echo "${p#/proc/}:$(cat "$p/comm")"
-  done
-}
 
 wait_for_ssh() {
   for _ in $(seq 50); do
@@ -87,14 +75,9 @@ wait_for_ssh() {
 
 "$SSHD" -D -e -f "$HOME/sshd/head_config" 2>"$HOME/sshd/head.log" &
 HEAD_SSHD=$!
-mkdir -p "$HOME/worker-tmp" && chmod 1777 "$HOME/worker-tmp"
-unshare --pid --fork --kill-child --mount-proc \
-  bash -c 'mount --bind "$1" /tmp && exec "$2" -D -e -f "$3"' worker \
-  "$HOME/worker-tmp" "$SSHD" "$HOME/sshd/worker_config" 2>"$HOME/sshd/worker.log" &
-WORKER_HOST=$!
 wait_for_ssh 127.0.0.1
-wait_for_ssh 127.0.0.2
-log "sshd $HEAD_SSHD (head, 127.0.0.1) and the worker host $WORKER_HOST (127.0.0.2) accept the throw-away key"
+wait_for_ssh 127.0.0.2  # the worker host, started by the test beside this one
+log "the head's sshd $HEAD_SSHD (127.0.0.1) and the worker's (127.0.0.2) accept the throw-away key"
 
 ray get-auth-token --generate >/dev/null
 log "a throw-away token in the private ~/.ray/auth_token"
@@ -117,14 +100,13 @@ log "ray down"
 ray down -y "$CONFIG"
 UP=""
 log "ray down completed"
-# `ray down` runs `ray stop` on the head only; the worker's Ray ends once it has lost the head.
-for second in $(seq 120); do
-  worker_processes | grep -q -v -E ':sshd$' || break
-  sleep 1
-done
-log "the worker's Ray ended ${second} s after ray down: $(worker_processes | xargs)"
+# `ray down` runs `ray stop` on the head alone: the workers' raylets end once the head is
+# gone, other Ray processes stay (README.md says so). Stop them as the README says.
+log "left running on the worker: $(ssh 127.0.0.2 ps -e -o comm= | sort | uniq -c | xargs)"
+ssh 127.0.0.2 '~/betasweep-env/bin/ray stop'
+log "ray stop on the worker completed"
 
-stop_hosts
+stop_sshd
 # Anything but this script (PID 1) and ps left? sshd's sessions end with their connections.
 only_this_script_left() {
   ps -e -o pid=,comm= >"$HOME/left.txt"

@@ -4,10 +4,11 @@ pointed at them, the worker set up by the head's autoscaler, a small `sweep run 
 auto` through `ray exec` whose trials run on both hosts, the Parquet it wrote checked, `ray
 down -y`.
 
-Everything runs in tests/onprem_cluster.sh, PID 1 of a PID and mount namespace of its own
-(the worker's sshd in one nested inside it): `ray stop`/`ray down` there cannot see another
-user's Ray on this machine, the home directory and /tmp the cluster writes to are private,
-and the kernel ends whatever was left running. What the copy changes in the file: the hosts,
+Each host is tests/onprem_cluster.sh as PID 1 of a PID and mount namespace of its own (the
+head's runs the scenario): a `ray stop`/`ray down` there cannot see another user's Ray on
+this machine, nor the other host's; the home directory and /tmp the cluster writes to are
+private; and the kernel ends whatever was left running when the test ends the namespace by
+its unshare's id. What the copy changes in the file: the hosts,
 the user and key, one CPU per host for trials (the head trains here too), and free ports for
 every Ray service instead of Ray's defaults, so that this cluster meets no other Ray on the
 machine. Takes minutes (pip installs betasweep into the hosts' virtual environment): .ci/run
@@ -25,6 +26,7 @@ import shutil
 import socket
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -36,7 +38,8 @@ pytestmark = pytest.mark.onprem
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO = ROOT / "tests" / "onprem_cluster.sh"
-LIMIT_S = 1500  # the scenario's wall-clock bound; then its namespace is killed
+LIMIT_S = 1800  # the scenario's wall-clock bound; then its namespace is killed
+WORKER_GRACE_S = 60  # for the worker's sshd sessions to end after the scenario
 NAME = "onprem"
 TRIALS = 3
 SWEEP = (
@@ -138,7 +141,7 @@ def _on_this_machine(config: dict, ports: dict[str, dict[str, int]]) -> dict:
         config["head_start_ray_commands"],
         "ray start --head",
         ["--port=6379", "--object-manager-port=8076", "--num-cpus=0"],
-        {**ports["head"], "node-ip-address": HOSTS["head"], "num-cpus": 1},
+        {**ports["head"], "num-cpus": 1},
     )
     config["worker_start_ray_commands"] = _ray_start(
         config["worker_start_ray_commands"],
@@ -162,7 +165,6 @@ def _prepare(base: Path, home_seen_inside: str, ssh_ports: dict, ray_ports: dict
     """The private home: a throw-away client key both hosts accept, ssh's port for each, an
     sshd configuration per host, and the cluster file. Paths as seen in the namespace."""
     home = base / "home"
-    (base / "tmp").mkdir(mode=0o1777)
     (home / ".ssh").mkdir(parents=True, mode=0o700)
     home.chmod(0o700)
     (home / "sshd").mkdir()
@@ -214,7 +216,45 @@ def _fingerprint(directory: Path) -> dict[str, str]:
     } | {".": f"{directory.stat().st_mode:o}"}
 
 
-@pytest.mark.timeout(LIMIT_S + 120)
+def _namespace_processes(unshare_pid: int) -> list[str]:
+    """ "PID:COMM" of every process in the PID namespace whose init `unshare_pid` forked."""
+    proc = Path("/proc")
+
+    def field(pid: Path, name: str) -> str:
+        try:
+            return (pid / name).read_text().strip() if name == "comm" else os.readlink(pid / name)
+        except OSError:  # gone meanwhile
+            return ""
+
+    inits = [p for p in proc.glob("[0-9]*") if _ppid(p) == unshare_pid]
+    if not inits:
+        return []
+    namespace = field(inits[0], "ns/pid")
+    return [
+        f"{p.name}:{field(p, 'comm')}"
+        for p in proc.glob("[0-9]*")
+        if field(p, "ns/pid") == namespace
+    ]
+
+
+def _ppid(pid: Path) -> int | None:
+    try:
+        return int((pid / "stat").read_text().rsplit(")", 1)[1].split()[1])
+    except (OSError, IndexError, ValueError):
+        return None
+
+
+def _wait_until_only_sshd(unshare_pid: int, timeout_s: float) -> int | None:
+    """Seconds until the namespace runs nothing but sshd, or None after `timeout_s`."""
+    started = time.monotonic()
+    while time.monotonic() - started < timeout_s:
+        if all(p.endswith(":sshd") for p in _namespace_processes(unshare_pid)):
+            return round(time.monotonic() - started)
+        time.sleep(1)
+    return None
+
+
+@pytest.mark.timeout(LIMIT_S + WORKER_GRACE_S + 300)
 def test_ray_up_a_sweep_and_ray_down_on_this_machine(sshd, tmp_path):
     real_home = Path(pwd.getpwuid(os.geteuid()).pw_dir)
     untouched = {d: _fingerprint(real_home / d) for d in (".ssh", ".ray")}
@@ -248,22 +288,46 @@ def test_ray_up_a_sweep_and_ray_down_on_this_machine(sshd, tmp_path):
         SSHD=sshd,
         PYTHONUNBUFFERED="1",
     )
-    log_path = tmp_path / "onprem.log"
     command = ["unshare", "--pid", "--fork", "--kill-child", "--mount-proc", "bash", SCENARIO]
+    for host in HOSTS:
+        (tmp_path / f"{host}-tmp").mkdir(mode=0o1777)
+    log_path, worker_log = tmp_path / "onprem.log", tmp_path / "worker.log"
+    worker = None
     try:
-        with log_path.open("w") as log:
-            scenario = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
+        with log_path.open("w") as log, worker_log.open("w") as wlog:
+            worker = subprocess.Popen(
+                command,
+                env={**env, "ROLE": "worker", "HOST_TMP": str(tmp_path / "worker-tmp")},
+                stdout=wlog,
+                stderr=subprocess.STDOUT,
+            )
+            scenario = subprocess.Popen(
+                command,
+                env={**env, "ROLE": "head", "HOST_TMP": str(tmp_path / "head-tmp")},
+                stdout=log,
+                stderr=subprocess.STDOUT,
+            )
             try:
                 code = scenario.wait(timeout=LIMIT_S)
             except subprocess.TimeoutExpired:
                 scenario.kill()  # unshare, by its id: --kill-child then ends the namespace
                 scenario.wait()
                 code = "timeout"
+            # After `ray down` and the `ray stop` on the worker, only its sshd is left there.
+            ended_after = _wait_until_only_sshd(worker.pid, WORKER_GRACE_S)
+            left_on_worker = _namespace_processes(worker.pid)
         output = log_path.read_text()
         print(output)
         assert code == 0, f"the scenario ended with {code}:\n{output[-6000:]}"
-        for step in ("ray up completed", "sweep completed", "ray down completed"):
+        steps = (
+            "ray up completed",
+            "sweep completed",
+            "ray down completed",
+            "ray stop on the worker completed",
+        )
+        for step in steps:
             assert f"] {step}" in output
+        assert ended_after is not None, f"Ray still runs on the worker: {left_on_worker}"
 
         sweep_dir = tmp_path / "home" / "sweeps" / NAME  # the head's ~/sweeps
         rows = read_dataset(sweep_dir / "results").to_pylist()
@@ -280,6 +344,9 @@ def test_ray_up_a_sweep_and_ray_down_on_this_machine(sshd, tmp_path):
         assert [comm for pid, comm in left if pid != "1"] == ["ps"], left  # nothing else runs
         assert {d: _fingerprint(real_home / d) for d in (".ssh", ".ray")} == untouched
     finally:
+        if worker is not None:
+            worker.kill()  # its unshare, by its id: the worker host's namespace ends with it
+            worker.wait()
         if own_privsep:
             privsep.rmdir()
         shutil.rmtree(tmp_path / "home", ignore_errors=True)  # the head's virtual environment
