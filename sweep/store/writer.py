@@ -19,6 +19,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import time
+from collections.abc import Callable
 from typing import Any
 
 from sweep.store import storage
@@ -47,8 +48,17 @@ def _now() -> dt.datetime:
 
 
 class SweepWriter:
-    def __init__(self, sweep_dir: str, sweep: str, flush_seconds: float = 30.0):
+    def __init__(
+        self,
+        sweep_dir: str,
+        sweep: str,
+        flush_seconds: float = 30.0,
+        frontier: Callable[[], dict[str, dict[str, Any]]] | None = None,
+    ):
+        """`frontier`, for a frontier sweep: the current frontier columns of every trial
+        the scheduler ranked (trial id -> {column: value}), merged in at each write."""
         self.sweep_dir = sweep_dir
+        self.frontier = frontier
         self.sweep = sweep
         self.flush_seconds = flush_seconds
         self.results_dir = storage.join(sweep_dir, storage.RESULTS_DIR)
@@ -163,6 +173,10 @@ class SweepWriter:
     # -- internals ----------------------------------------------------------------------
 
     def _write_trials(self) -> None:
+        if self.frontier is not None:
+            for trial_id, columns in self.frontier().items():
+                if trial_id in self._trials:
+                    self._trials[trial_id].update(columns)
         storage.write_parquet(rows_to_table(self.trial_rows(), TRIALS_SCHEMA), self.trials_file)
         self._trials_dirty = False
 
