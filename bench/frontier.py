@@ -166,10 +166,10 @@ class _OneTrial:
         self.spent = metrics["step"]
         self.last = tune_payload(metrics, self.state, 0.0)
         self.last["training_iteration"] = metrics["step"]  # unique per report, like Tune's
-        if self.searcher is not None:
-            self.searcher.on_trial_result(self.trial.trial_id, self.last)
+        if self.searcher is not None:  # in Tune's order (TuneController._process_trial_result)
             if self.scheduler.on_trial_result(None, self.trial, self.last) == TrialScheduler.STOP:
                 raise _Stopped
+            self.searcher.on_trial_result(self.trial.trial_id, self.last)
         if self.spent >= self.budget_left:
             raise _Budget
 

@@ -186,9 +186,10 @@ def test_an_interrupted_frontier_sweep_resumes_with_its_rung_records(first, tmp_
 
 
 def _saved_records(sweep_dir: Path) -> dict[int, dict[str, list[float]]]:
-    """The scheduler's rung records in Tune's newest saved callback state."""
+    """The scheduler's rung records in the callback state Tune would restore: the file of
+    the latest session, by name (ray.tune.utils.util._load_newest_checkpoint)."""
     files = glob.glob(str(sweep_dir / "tune" / "callback-states-*.pkl"))
     assert files, "no callback state saved with the experiment"
-    with open(max(files, key=lambda f: Path(f).stat().st_mtime), "rb") as file:
+    with open(max(files), "rb") as file:
         states = pickle.load(file)
     return next(s for s in states.values() if s)["scheduler"]["records"]
