@@ -1,6 +1,6 @@
 """Frontier search at equal budget: the hypervolume each way of searching reaches.
 
-    python bench/frontier.py synthetic [--seeds 10] [--budget 3200]
+    python bench/frontier.py synthetic [--seeds 10] [--budget 3200] [--ablations]
     python bench/frontier.py real [--seeds 2] [--budget 1200] [--max-steps 200]
 
 At the same total number of training steps, compares
@@ -59,6 +59,14 @@ METHODS = {
     "score": "(b) ASHA + TPE on score",
     "random": "(c) random, no pruning",
 }
+# --ablations: which half of (a) makes the difference, the pruning or the proposals.
+ABLATIONS = {
+    "mo-tpe": "(d) MO-TPE, no pruning",
+    "mo-asha-random": "(e) MO-ASHA, random proposals",
+}
+MULTI_OBJECTIVE = ("frontier", "mo-tpe", "mo-asha-random")
+RANDOM_PROPOSALS = ("random", "mo-asha-random")
+NO_PRUNING = ("random", "mo-tpe")
 MAXIMIZE = (False, True)
 SYNTHETIC_REFERENCE = (540.0, 0.78)
 REAL_REFERENCE = (4096 * math.log(2), 0.2)
@@ -84,7 +92,7 @@ def spec_for(method: str, seed: int, samples: int, args: argparse.Namespace) -> 
         max_steps=args.max_steps,
         grace_steps=args.grace_steps,
         reduction_factor=2,
-        metric="recon,score" if method == "frontier" else "score",
+        metric="recon,score" if method in MULTI_OBJECTIVE else "score",
         search="random" if method == "random" else "optuna",
         concurrency=1,
         cpus_per_trial=1.0,
@@ -109,16 +117,13 @@ def search(
     base.update(device="cpu")
     space = tune_space.param_space(spec)
     rng = np.random.default_rng(seed)
-    if method == "random":
-        searcher, scheduler = None, None
-    else:
-        searcher = tune_space.search_algorithm(spec)
-        scheduler = tune_space.scheduler(spec)
-        if spec.is_frontier:
-            searcher.set_search_properties(None, None, space)
-        else:
-            searcher.set_search_properties(spec.tune_metric, spec.mode, space)
-            scheduler.set_search_properties(spec.tune_metric, spec.mode)
+    searcher = None if method in RANDOM_PROPOSALS else tune_space.search_algorithm(spec)
+    scheduler = None if method in NO_PRUNING else tune_space.scheduler(spec)
+    if searcher is not None:
+        metric, mode = (None, None) if spec.is_frontier else (spec.tune_metric, spec.mode)
+        searcher.set_search_properties(metric, mode, space)
+    if scheduler is not None and not spec.is_frontier:
+        scheduler.set_search_properties(spec.tune_metric, spec.mode)
     spent, found = 0, []
     for number in range(samples):
         trial = SimpleNamespace(trial_id=f"t{number:05d}")
@@ -130,6 +135,7 @@ def search(
             }
         else:
             values = searcher.suggest(trial.trial_id)
+        if scheduler is not None:
             scheduler.on_trial_add(None, trial)
         config = TrialConfig.from_dict({**base, "beta_norm": None, **values})
         one = _OneTrial(trial, searcher, scheduler, args.budget - spent)
@@ -140,6 +146,7 @@ def search(
             found.append((one.last["latest_recon"], one.last["latest_score"]))
             if searcher is not None:
                 searcher.on_trial_complete(trial.trial_id, one.last)
+            if scheduler is not None:
                 scheduler.on_trial_complete(None, trial, one.last)
         if spent >= args.budget:
             break
@@ -166,9 +173,15 @@ class _OneTrial:
         self.spent = metrics["step"]
         self.last = tune_payload(metrics, self.state, 0.0)
         self.last["training_iteration"] = metrics["step"]  # unique per report, like Tune's
-        if self.searcher is not None:  # in Tune's order (TuneController._process_trial_result)
-            if self.scheduler.on_trial_result(None, self.trial, self.last) == TrialScheduler.STOP:
-                raise _Stopped
+        # In Tune's order (TuneController._process_trial_result): the scheduler, then the
+        # searcher unless the trial was stopped.
+        scheduler = self.scheduler
+        if (
+            scheduler
+            and scheduler.on_trial_result(None, self.trial, self.last) == TrialScheduler.STOP
+        ):
+            raise _Stopped
+        if self.searcher is not None:
             self.searcher.on_trial_result(self.trial.trial_id, self.last)
         if self.spent >= self.budget_left:
             raise _Budget
@@ -194,7 +207,9 @@ def main() -> None:
     parser.add_argument("--budget", type=int, default=None, help="total training steps")
     parser.add_argument("--max-steps", type=int, default=None)
     parser.add_argument("--grace-steps", type=int, default=None)
+    parser.add_argument("--ablations", action="store_true", help="add rows (d) and (e)")
     args = parser.parse_args()
+    methods = {**METHODS, **(ABLATIONS if args.ablations else {})}
     real = args.problem == "real"
     args.seeds = args.seeds or (2 if real else 10)
     args.max_steps = args.max_steps or (200 if real else 160)
@@ -211,11 +226,11 @@ def main() -> None:
         args.trial = {}
         reference, run = SYNTHETIC_REFERENCE, run_synthetic
         scale = hypervolume(synthetic.true_front(), MAXIMIZE, reference)
-    rows: dict[str, list[float]] = {m: [] for m in METHODS}
-    trials: dict[str, list[int]] = {m: [] for m in METHODS}
+    rows: dict[str, list[float]] = {m: [] for m in methods}
+    trials: dict[str, list[int]] = {m: [] for m in methods}
     started = time.time()
     for seed in range(args.seeds):
-        for method in METHODS:  # side by side per seed: load from other work hits them alike
+        for method in methods:  # side by side per seed: load from other work hits them alike
             found = search(method, seed, args, run)
             rows[method].append(hypervolume(found, MAXIMIZE, reference) / scale)
             trials[method].append(len(found))
@@ -230,7 +245,7 @@ def main() -> None:
     )
     print(f"| search | hypervolume ({unit}), mean ± std | trials run, mean |")
     print("|---|---|---|")
-    for method, label in METHODS.items():
+    for method, label in methods.items():
         values = rows[method]
         std = statistics.stdev(values) if len(values) > 1 else 0.0
         print(
@@ -238,7 +253,7 @@ def main() -> None:
             f"{statistics.mean(trials[method]):.1f} |"
         )
     print("\nper seed: " + "; ".join(
-        f"{m} " + ", ".join(f"{v:.4g}" for v in rows[m]) for m in METHODS))  # fmt: skip
+        f"{m} " + ", ".join(f"{v:.4g}" for v in rows[m]) for m in methods))  # fmt: skip
 
 
 if __name__ == "__main__":
