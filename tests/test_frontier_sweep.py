@@ -1,7 +1,8 @@
-"""A frontier sweep end to end on a local 2-CPU Ray, with the synthetic trial
-(sweep.tune.synthetic: objectives are known functions of β, latent size and step), so
-every decision of multi-objective ASHA can be recomputed by hand from the Parquet files;
-then the same sweep interrupted (SIGINT, as Ctrl-C) and resumed, deciding the same."""
+"""A frontier sweep end to end through the CLI (`sweep run --metric recon,score`) on a
+local 2-CPU Ray, with the synthetic trial in place of the β-VAE (sweep.tune.synthetic:
+objectives are known functions of β, latent size and step), so every decision of
+multi-objective ASHA can be recomputed by hand from the Parquet files; then the same sweep
+interrupted (SIGINT, as Ctrl-C) and continued by `sweep resume`, deciding the same."""
 
 from __future__ import annotations
 
@@ -15,15 +16,15 @@ from pathlib import Path
 import pytest
 import ray.cloudpickle as pickle
 
+import sweep.tune.trainable
 from sweep.cli import main
 from sweep.multiobjective import fronts, promoted
-from sweep.spec import SweepSpec, parse_beta, parse_latent
 from sweep.store.parquet import read_dataset, read_table
 from sweep.store.writer import trial_config
-from sweep.tune import run as tune_run
 from sweep.tune.callback import ParquetCallback
 from sweep.tune.schedulers import rung_steps
 from sweep.tune.synthetic import metrics_at, run_synthetic_trial
+from trainables.config import config_fields
 
 pytestmark = pytest.mark.slow
 
@@ -31,39 +32,49 @@ MAX_STEPS, GRACE, RF = 40, 10, 2
 MAXIMIZE = (False, True)  # recon, score
 
 
-def spec(storage: Path, name: str) -> SweepSpec:
-    return SweepSpec(
-        name=name,
-        storage=str(storage),
-        beta=parse_beta("1..250", "--beta"),
-        beta_norm=None,
-        latent=parse_latent("4..16"),
-        samples=6,
-        max_steps=MAX_STEPS,
-        grace_steps=GRACE,
-        reduction_factor=RF,
-        metric="recon,score",
-        search="optuna",
-        concurrency=1,  # one order of arrival at the rungs: the run repeats exactly
-        cpus_per_trial=1.0,
-        gpus_per_trial=0.0,
-        address=None,
-        seed=0,
-        max_failures=0,
-    )
+SWEEP = [
+    "run",
+    "--metric", "recon,score",
+    "--beta", "1..250",
+    "--latent", "4..16",
+    "--samples", "6",
+    "--max-steps", str(MAX_STEPS),
+    "--grace-steps", str(GRACE),
+    "--reduction-factor", str(RF),
+    "--concurrency", "1",  # one order of arrival at the rungs: the run repeats exactly
+    "--seed", "0",
+    "--max-failures", "0",
+]  # fmt: skip
 
 
-def run(storage: Path, name: str) -> dict:
-    with contextlib.redirect_stderr(io.StringIO()):
-        tune_run.start(spec(storage, name), run_synthetic_trial)
+@pytest.fixture(scope="module", autouse=True)
+def synthetic_trials():
+    """Trials run sweep.tune.synthetic instead of training a β-VAE (Ray pickles the
+    function by reference, so the workers import and run the synthetic one)."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(sweep.tune.trainable, "run_trial", run_synthetic_trial)
+        yield
+
+
+def run(storage: Path, name: str, expected: int = 0) -> dict:
+    out = io.StringIO()
+    with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(out):
+        assert main([*SWEEP, "--storage", str(storage), "--name", name]) == expected
     return read(storage / name)
 
 
 def read(sweep_dir: Path) -> dict:
     trials = read_table(sweep_dir / "trials.parquet", "trials").to_pylist()
     results = read_dataset(sweep_dir / "results").to_pylist()
+    first_report = {}
+    for r in results:
+        first_report[r["trial_id"]] = min(
+            r["timestamp"], first_report.get(r["trial_id"], r["timestamp"])
+        )
+    # In the order they started; one created but not yet reporting (interrupted) last.
     order = sorted(
-        trials, key=lambda t: min(r["timestamp"] for r in results if r["trial_id"] == t["trial_id"])
+        trials,
+        key=lambda t: (t["trial_id"] not in first_report, first_report.get(t["trial_id"]) or 0),
     )
     return {"dir": sweep_dir, "trials": order, "results": results}
 
@@ -80,14 +91,9 @@ def first(ray_local, tmp_path_factory):
 
 def objectives(trial: dict, step: int) -> tuple[float, float]:
     """(recon, score) the trial reported at `step`: the known synthetic functions."""
-    values = metrics_at(trial_config({k: trial[k] for k in trial_fields(trial)}), step)
+    config = trial_config({f.name: trial[f.name] for f in config_fields()})
+    values = metrics_at(config, step)
     return values["recon"], values["score"]
-
-
-def trial_fields(row: dict) -> list[str]:
-    from trainables.config import config_fields
-
-    return [f.name for f in config_fields()]
 
 
 def test_every_decision_is_the_multi_objective_rule_replayed_by_hand(first):
@@ -164,18 +170,18 @@ class _Interrupt:
 def test_an_interrupted_frontier_sweep_resumes_with_its_rung_records(first, tmp_path_factory):
     storage = tmp_path_factory.mktemp("sweeps")
     interrupt = _Interrupt(after=9)
-    with pytest.MonkeyPatch.context() as patch, contextlib.redirect_stderr(io.StringIO()):
+    with pytest.MonkeyPatch.context() as patch:
         patch.setattr(
             ParquetCallback, "on_trial_result", interrupt(ParquetCallback.on_trial_result)
         )
-        summary = tune_run.start(spec(storage, "cut"), run_synthetic_trial)
-    finished = sum(t["status"] in ("terminated", "stopped-early") for t in summary.trials)
+        cut = run(storage, "cut", expected=130)  # interrupted: `sweep resume` continues it
+    finished = sum(t["status"] in ("terminated", "stopped-early") for t in cut["trials"])
     assert finished < 6, "the sweep was not interrupted"
     before = _saved_records(storage / "cut")
     assert sum(len(r) for r in before.values()) >= 3
 
-    with contextlib.redirect_stderr(io.StringIO()):
-        tune_run.resume(tune_run.read_spec(str(storage / "cut"), "cut"), None, run_synthetic_trial)
+    with contextlib.redirect_stderr(io.StringIO()), contextlib.redirect_stdout(io.StringIO()):
+        assert main(["resume", "cut", "--storage", str(storage)]) == 0
     resumed = read(storage / "cut")
     after = _saved_records(storage / "cut")
     for rung, recorded in before.items():  # nothing recorded before the interruption is lost
