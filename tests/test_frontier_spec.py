@@ -103,3 +103,23 @@ def test_the_trials_table_carries_the_schedulers_frontier_columns(tmp_path):
     plain.flush()
     row = read_table(tmp_path / "p" / "trials.parquet", "trials").to_pylist()[0]
     assert row["frontier_rank"] is None and row["on_frontier"] is None
+
+
+def test_the_readmes_frontier_command_is_a_frontier_sweep(tmp_path, monkeypatch):
+    import re
+    import shlex
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    command = next(
+        block.strip()
+        for block in re.findall(r"```bash\n(.*?)\n```", readme, re.S)
+        if "--metric recon,score" in block
+    )
+    started = []
+    monkeypatch.setattr(sweep.tune.run, "start", lambda spec: started.append(spec) or None)
+    monkeypatch.setattr("sweep.cli.sweeps._finish", lambda summary, root: None)
+    argv = [*shlex.split(command)[1:], "--storage", str(tmp_path)]
+    assert main(argv) == 0
+    (spec,) = started
+    assert spec.is_frontier and spec.objectives == ("recon", "score") and spec.search == "optuna"
