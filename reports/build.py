@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from reports import html
+from reports.figure_searched import annotate_hypervolume
+from reports.frontier_searched import SearchedFrontier, searched_frontier
 from reports.rungs import Rungs, asha_rungs
 from reports.searched import searched_axis
 from reports.selection import DEFAULT_TOP_K, best_trials, frontier_members, status_notes
@@ -49,6 +51,7 @@ def build_report(
     sweep = load_sweep(sweep_dir, name, baselines)
     check_output_dir(out, sweep_dir)
     frontier = frontier_members(sweep.trials)
+    searched = searched_frontier(sweep.directory)
     best = best_trials(sweep.trials, top_k)
     rungs = asha_rungs(sweep.trials, sweep.directory)
     models, traversal_notes = _load_models(sweep, best) if traversals else ({}, [])
@@ -57,7 +60,7 @@ def build_report(
     out.parent.mkdir(parents=True, exist_ok=True)
     with atomic_path(out) as tmp:
         tmp.mkdir()
-        sections, sizes = _draw(tmp, sweep, frontier, best, rungs, models)
+        sections, sizes = _draw(tmp, sweep, frontier, best, rungs, models, searched)
         page = html.Page(
             sweep=sweep,
             frontier=frontier,
@@ -71,7 +74,12 @@ def build_report(
         result = ReportResult(
             out, sizes, [t.trial_id for t in frontier], [t.trial_id for t in best]
         )
-        (tmp / MARKER_FILE).write_text(json.dumps(_marker(sweep, result), indent=2) + "\n")
+        marker = {
+            **_marker(sweep, result),
+            "hypervolume": frontier_hypervolume(sweep.trials),
+            "searched_frontier": None if searched is None else searched.to_json(),
+        }
+        (tmp / MARKER_FILE).write_text(json.dumps(marker, indent=2) + "\n")
     return result
 
 
@@ -133,6 +141,7 @@ def _draw(
     best: list[Trial],
     rungs: Rungs,
     models: dict[str, Any],
+    searched: SearchedFrontier | None = None,
 ) -> tuple[dict[str, list[html.FigureEntry]], dict[str, tuple[int, int]]]:
     from reports.figure_beta_norm import beta_norm_figure
     from reports.figure_curves import curves_figure
@@ -149,15 +158,32 @@ def _draw(
 
     name, trials = sweep.name, sweep.trials
     axis = searched_axis(trials)
+    figure = frontier_figure(name, trials, frontier)
+    volume = frontier_hypervolume(trials)
+    if volume is not None:
+        annotate_hypervolume(figure, volume["value"], volume["reference_point"])
     add(
         "frontier",
         "frontier",
-        frontier_figure(name, trials, frontier),
+        figure,
         "Frontier",
         "Every trial with a score: reconstruction loss against disentanglement score, colour "
         "by β, marker by latent size, hollow if ASHA stopped it; the red line is the Pareto "
         "frontier.",
     )
+    if searched is not None:
+        from reports.figure_searched import searched_figure
+
+        add(
+            "frontier",
+            "searched_frontier",
+            searched_figure(name, searched),
+            "The searched frontier",
+            f"What this frontier sweep optimised ({', '.join(searched.objectives)}): every "
+            "trial's latest values, red if the sweep put it on the final frontier, hollow if "
+            f"ASHA stopped it; hypervolume {searched.hypervolume:.4g} from the reference point "
+            "(the worst value of each objective).",
+        )
     add(
         "beta_norm",
         axis.stem,
@@ -208,3 +234,21 @@ def _draw(
             "The paper's table, our baseline scores and the sweep's best trials.",
         )
     return sections, sizes
+
+
+def frontier_hypervolume(trials: list[Trial]) -> dict[str, Any] | None:
+    """The hypervolume of the report's recon–score points (reconstruction nats × score in
+    percent, as drawn), from the worst reconstruction and the worst score among them."""
+    from sweep.multiobjective import hypervolume, nadir_reference
+
+    points = [(t.recon, 100 * t.score) for t in trials if t.can_be_chosen]
+    if not points:
+        return None
+    reference = nadir_reference(points, (False, True))
+    return {
+        "objectives": ["recon", "score_percent"],
+        "directions": ["min", "max"],
+        "reference_point": reference,
+        "reference_rule": "the worst reconstruction and the worst score among the drawn trials",
+        "value": hypervolume(points, (False, True), reference),
+    }

@@ -21,15 +21,29 @@ from typing import Any
 
 from sweep.domains import Domain, parse_domain
 from sweep.errors import fail
+from sweep.store.schema import METRIC_COLUMNS
 from trainables.config import ConfigError, TrialConfig
 
 METRICS = {"score": "max", "recon": "min", "elbo": "max"}  # what ASHA (and Optuna) optimise
+# A frontier sweep (--metric recon,score) searches two or three of these at once, each in
+# its known direction: kl is the rate of the rate–distortion trade-off (recon its
+# distortion), active_units the latents the model uses (reported by the trainer where
+# that column exists).
+OBJECTIVES = {**METRICS, "kl": "min", "active_units": "max"}
+FRONTIER_SIZES = (2, 3)
 # The key reported to Tune for each metric (sweep.tune.trainable.tune_payload). The score
 # is measured only every score_every steps, so Tune gets the latest measured one carried
 # forward (NaN before the first); the Parquet files keep the true per-step `score`, null
 # where it was not measured. The keys are always floats, NaN where a value is unknown.
-TUNE_METRIC_KEYS = {"score": "latest_score", "recon": "latest_recon", "elbo": "latest_elbo"}
-SEARCHES = ("optuna", "random", "grid")
+TUNE_METRIC_KEYS = {
+    "score": "latest_score",
+    "recon": "latest_recon",
+    "elbo": "latest_elbo",
+    "kl": "latest_kl",
+    "active_units": "latest_active_units",
+}
+SEARCHES = ("optuna", "random", "grid", "nsga2")
+FRONTIER_ONLY_SEARCHES = ("nsga2",)  # Optuna's NSGA-II: multi-objective by nature
 # Experiment trackers a sweep can report to besides its Parquet files (sweep.tune.trackers).
 TRACKERS = ("tensorboard", "mlflow", "wandb")
 # Which trial checkpoints a sweep keeps (sweep.tune.retention explains each and the race).
@@ -71,7 +85,7 @@ class SweepSpec:
     max_steps: int
     grace_steps: int
     reduction_factor: int
-    metric: str
+    metric: str  # one name of METRICS, or two or three of OBJECTIVES joined by commas
     search: str
     concurrency: int
     cpus_per_trial: float
@@ -91,6 +105,23 @@ class SweepSpec:
     def __post_init__(self) -> None:
         object.__setattr__(self, "trackers", tuple(self.trackers))  # a list when from JSON
         _validate(self)
+
+    @property
+    def objectives(self) -> tuple[str, ...]:
+        return tuple(self.metric.split(","))
+
+    @property
+    def is_frontier(self) -> bool:
+        """Two or three objectives: multi-objective ASHA and Optuna (sweep.tune.space)."""
+        return len(self.objectives) > 1
+
+    @property
+    def modes(self) -> tuple[str, ...]:
+        return tuple(OBJECTIVES[name] for name in self.objectives)
+
+    @property
+    def tune_metrics(self) -> tuple[str, ...]:
+        return tuple(TUNE_METRIC_KEYS[name] for name in self.objectives)
 
     @property
     def mode(self) -> str:
@@ -239,10 +270,14 @@ def _validate(spec: SweepSpec) -> None:
             "ASHA could never stop a trial"
         )
     _at_least("--reduction-factor", spec.reduction_factor, 2)
-    if spec.metric not in METRICS:
-        fail(f"--metric {spec.metric!r}: expected one of {', '.join(METRICS)}")
+    _check_metric(spec.metric)
     if spec.search not in SEARCHES:
         fail(f"--search {spec.search!r}: expected one of {', '.join(SEARCHES)}")
+    if spec.search in FRONTIER_ONLY_SEARCHES and "," not in spec.metric:
+        fail(
+            f"--search {spec.search} is multi-objective: give two or three objectives, "
+            "e.g. --metric recon,score"
+        )
     _at_least("--concurrency", spec.concurrency, 1)
     _at_least("--seed", spec.seed, 0)
     _at_least("--max-failures", spec.max_failures, 0)
@@ -289,6 +324,30 @@ def _check_objective_domains(spec: SweepSpec) -> None:
         fail("give --beta or --beta-norm")
 
 
+def _check_metric(metric: Any) -> None:
+    if not isinstance(metric, str):
+        fail(f"--metric {metric!r}: expected a name such as score, or names such as recon,score")
+    names = metric.split(",")
+    if len(names) == 1:
+        if metric not in METRICS:
+            fail(
+                f"--metric {metric!r}: expected one of {', '.join(METRICS)}, or two or three "
+                f"of {', '.join(OBJECTIVES)} joined by commas for a frontier sweep"
+            )
+        return
+    unknown = [n for n in names if n not in OBJECTIVES]
+    if unknown:
+        fail(f"--metric {metric}: {unknown[0]!r} is not one of {', '.join(OBJECTIVES)}")
+    if len(set(names)) != len(names):
+        fail(f"--metric {metric}: an objective is named twice")
+    if len(names) not in FRONTIER_SIZES:
+        fail(f"--metric {metric}: a frontier sweep takes two or three objectives")
+    reported = {f.name for f in METRIC_COLUMNS}
+    missing = [n for n in names if n not in reported]
+    if missing:  # active_units where this betasweep's trainer does not report it yet
+        fail(f"--metric {metric}: the trials of this betasweep do not report {missing[0]!r}")
+
+
 def _at_least(option: str, value: Any, minimum: int) -> None:
     if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
         fail(f"{option} must be an integer ≥ {minimum}; got {value!r}")
@@ -326,9 +385,11 @@ def _check_trial(spec: SweepSpec) -> None:
             base.replace(**dict(zip(axes, point, strict=True)))
     except ConfigError as error:
         fail(_option_message(str(error)))
-    if spec.metric == "score":
+    if "score" in spec.objectives:
         if base.score_every == 0:
-            fail("--metric score needs --score-every > 0: ASHA prunes on in-training scores")
+            fail(
+                f"--metric {spec.metric} needs --score-every > 0: ASHA prunes on in-training scores"
+            )
         if spec.grace_steps % base.score_every:
             fail(
                 f"--grace-steps {spec.grace_steps} is not a multiple of --score-every "

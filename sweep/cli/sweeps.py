@@ -23,6 +23,7 @@ from sweep.spec import (
     DEFAULT_CAPACITY_MAX,
     DEFAULT_KEEP_CHECKPOINTS,
     METRICS,
+    OBJECTIVES,
     SEARCHES,
     SWEEP_OWNED_FIELDS,
     SweepSpec,
@@ -69,12 +70,20 @@ def run_command(
     ),
     reduction_factor: int = typer.Option(2, help="ASHA keeps 1/rf of the trials at each rung."),
     metric: str = typer.Option(
-        "score", help=f"What ASHA prunes on: {', '.join(f'{k} ({v})' for k, v in METRICS.items())}."
+        "score",
+        help=f"What ASHA prunes on: {', '.join(f'{k} ({v})' for k, v in METRICS.items())}; or "
+        f"a frontier sweep on two or three of {', '.join(f'{k} ({v})' for k, v in OBJECTIVES.items())}"
+        ", e.g. recon,score: multi-objective ASHA and Optuna.",
     ),
-    search: str = typer.Option("optuna", help=f"{' | '.join(SEARCHES)}; Optuna TPE is seeded."),
+    search: str = typer.Option(
+        "optuna",
+        help=f"{' | '.join(SEARCHES)}; Optuna TPE is seeded; nsga2 (Optuna's NSGA-II, seeded) "
+        "for frontier sweeps.",
+    ),
     concurrency: int | None = typer.Option(
         None,
-        help=f"Trials at once (default: {OPTUNA_CONCURRENCY} for optuna, all for random and grid).",
+        help=f"Trials at once (default: {OPTUNA_CONCURRENCY} for optuna and nsga2, all for random "
+        "and grid).",
     ),
     cpus_per_trial: float = typer.Option(1.0, help="CPUs reserved per trial."),
     gpus_per_trial: float | None = typer.Option(
@@ -121,6 +130,7 @@ def run_command(
         fail(f"--search {search!r}: expected one of {', '.join(SEARCHES)}")
     if samples is None:
         samples = 1 if search == "grid" else 8
+    metric = ",".join(part.strip() for part in metric.split(","))  # "recon, score" too
     if grace_steps is None:
         grace_steps = max(1, max_steps // 8)
     if "npz" in trial:
@@ -224,7 +234,7 @@ def ls_command(
 def _concurrency(given: int | None, search: str, samples: int) -> int:
     if given is not None:
         return given
-    return OPTUNA_CONCURRENCY if search == "optuna" else samples
+    return OPTUNA_CONCURRENCY if search in ("optuna", "nsga2") else samples
 
 
 def _read_spec_here(root: str, name: str) -> SweepSpec:

@@ -95,6 +95,13 @@ TRIALS_SCHEMA = pa.schema(
         # failures the trial survived by restarting from its latest checkpoint (a lost
         # node, a killed worker)
         pa.field("failures", pa.int64()),
+        # Frontier sweeps only (--metric recon,score), else null: the trial's non-dominated
+        # front (1 = Pareto front) among every trial recorded at the last ASHA rung it
+        # reached, that rung's step, and whether its latest objectives are on the Pareto
+        # front of all trials' latest objectives.
+        pa.field("frontier_rank", pa.int64()),
+        pa.field("frontier_rung", pa.int64()),
+        pa.field("on_frontier", pa.bool_()),
     ],
     metadata={KIND_KEY: b"trials", VERSION_KEY: SCHEMA_VERSION.encode()},
 )

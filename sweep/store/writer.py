@@ -26,6 +26,7 @@ from __future__ import annotations
 import datetime as dt
 import sys
 import time
+from collections.abc import Callable
 from typing import Any
 
 from sweep.store import compaction, storage
@@ -59,9 +60,17 @@ MAX_BUFFERED_ROWS = 10_000
 
 class SweepWriter:
     def __init__(
-        self, sweep_dir: str, sweep: str, flush_seconds: float = 30.0, compact: bool = True
+        self,
+        sweep_dir: str,
+        sweep: str,
+        flush_seconds: float = 30.0,
+        compact: bool = True,
+        frontier: Callable[[], dict[str, dict[str, Any]]] | None = None,
     ):
+        """`frontier`, for a frontier sweep: the current frontier columns of every trial
+        the scheduler ranked (trial id -> {column: value}), merged in at each write."""
         self.sweep_dir = sweep_dir
+        self.frontier = frontier
         self.sweep = sweep
         self.flush_seconds = flush_seconds
         self.compact = compact  # per trial when it ends, sweep-wide in close()
@@ -228,6 +237,10 @@ class SweepWriter:
         return self._configs[trial_id]
 
     def _write_trials(self) -> None:
+        if self.frontier is not None:
+            for trial_id, columns in self.frontier().items():
+                if trial_id in self._trials:
+                    self._trials[trial_id].update(columns)
         storage.write_parquet(rows_to_table(self.trial_rows(), TRIALS_SCHEMA), self.trials_file)
         self._trials_dirty = False
 

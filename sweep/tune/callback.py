@@ -90,17 +90,22 @@ def _describe(trial: Any) -> str:
 
 
 class ParquetCallback(Callback):
-    """Writes the sweep's Parquet files and prints one line per trial start and end."""
+    """Writes the sweep's Parquet files and prints one line per trial start and end.
+
+    Given the sweep's scheduler, the trials table also carries its frontier columns when
+    the scheduler has them (sweep.tune.schedulers.MultiObjectiveASHA.frontier_columns)."""
 
     def __init__(
         self,
         sweep_dir: str,
         sweep: str,
+        scheduler: Any = None,
         flush_seconds: float = 30.0,
         keep_checkpoints: str = DEFAULT_KEEP,
     ):
         self.sweep_dir = sweep_dir
         self.sweep = sweep
+        self.scheduler = scheduler
         self.flush_seconds = flush_seconds
         self.keep_checkpoints = keep_checkpoints
         self._writer: SweepWriter | None = None
@@ -108,18 +113,21 @@ class ParquetCallback(Callback):
         self._last_score: dict[str, float | None] = {}
 
     def __getstate__(self) -> dict[str, Any]:
-        # Pickled into Tune's tuner.pkl: only the settings. The writer's state is rebuilt
-        # from the files in setup(), which is what makes a resumed sweep exact.
+        # Pickled into Tune's tuner.pkl: only the settings (and the scheduler, pickled
+        # there anyway, so a restore keeps one scheduler object). The writer's state is
+        # rebuilt from the files in setup(), which is what makes a resumed sweep exact.
         return {
             "sweep_dir": self.sweep_dir,
             "sweep": self.sweep,
+            "scheduler": self.scheduler,
             "flush_seconds": self.flush_seconds,
             "keep_checkpoints": self.keep_checkpoints,
         }
 
     def __setstate__(self, state: dict[str, Any]) -> None:
+        # Defaults first: a sweep pickled before an option existed lacks it.
         self.__dict__.update(
-            {"keep_checkpoints": DEFAULT_KEEP, **state},  # a sweep pickled before the option
+            {"keep_checkpoints": DEFAULT_KEEP, "scheduler": None, **state},
             _writer=None,
             _retention=None,
             _last_score={},
@@ -131,7 +139,10 @@ class ParquetCallback(Callback):
     @property
     def writer(self) -> SweepWriter:
         if self._writer is None:
-            self._writer = SweepWriter(self.sweep_dir, self.sweep, self.flush_seconds)
+            frontier = getattr(self.scheduler, "frontier_columns", None)
+            self._writer = SweepWriter(
+                self.sweep_dir, self.sweep, self.flush_seconds, frontier=frontier
+            )
             self._writer.open()
         return self._writer
 

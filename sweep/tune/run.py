@@ -15,7 +15,7 @@ import os
 import socket
 import sys
 import warnings
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -121,38 +121,50 @@ def _trial_dirname(trial: Any) -> str:
     return trial.trial_id  # short: Ray's socket and checkpoint paths have length limits
 
 
-def _trainable(spec: SweepSpec) -> Any:
+def _trainable(spec: SweepSpec, function: Callable[[dict], None] | None = None) -> Any:
+    """The trial function with its resources: sweep.tune.trainable.run_trial, or another
+    function of the same contract (tests and bench/frontier.py give a synthetic one)."""
     from ray import tune
 
     from sweep.tune.trainable import run_trial
 
     # Always both: a GPU-only request would reserve no CPU for the trial's data pipeline.
     resources = {"cpu": spec.cpus_per_trial, "gpu": spec.gpus_per_trial}
-    return tune.with_resources(run_trial, resources)
+    return tune.with_resources(function or run_trial, resources)
 
 
-def _new_tuner(spec: SweepSpec, sweep_dir: str) -> Any:
+def _new_tuner(
+    spec: SweepSpec, sweep_dir: str, function: Callable[[dict], None] | None = None
+) -> Any:
     from ray import tune
 
     from sweep.tune import space as tune_space
     from sweep.tune.callback import ParquetCallback
+    from sweep.tune.schedulers import SchedulerState
 
+    scheduler = tune_space.scheduler(spec)
+    # A frontier sweep's scheduler and searcher carry their own objectives and directions.
+    metric, mode = (None, None) if spec.is_frontier else (spec.tune_metric, spec.mode)
     return tune.Tuner(
-        _trainable(spec),
+        _trainable(spec, function),
         param_space=tune_space.param_space(spec),
         tune_config=tune.TuneConfig(
-            metric=spec.tune_metric,
-            mode=spec.mode,
+            metric=metric,
+            mode=mode,
             search_alg=tune_space.search_algorithm(spec),
-            scheduler=tune_space.scheduler(spec),
+            scheduler=scheduler,
             num_samples=tune_space.num_samples(spec),
             trial_dirname_creator=_trial_dirname,
         ),
         run_config=tune.RunConfig(
             name=storage.TUNE_DIR,
             storage_path=sweep_dir,
+            # SchedulerState first: a restore fills the scheduler before anything reads it.
             callbacks=[
-                ParquetCallback(sweep_dir, spec.name, keep_checkpoints=spec.keep_checkpoints),
+                SchedulerState(scheduler),
+                ParquetCallback(
+                    sweep_dir, spec.name, scheduler, keep_checkpoints=spec.keep_checkpoints
+                ),
                 *trackers.callbacks(spec.trackers, spec.name, sweep_dir),
             ],
             failure_config=tune.FailureConfig(max_failures=spec.max_failures),
@@ -203,7 +215,7 @@ def read_spec(sweep_dir: str, name: str) -> SweepSpec:
     raise AssertionError("unreachable")
 
 
-def start(spec: SweepSpec) -> SweepSummary:
+def start(spec: SweepSpec, function: Callable[[dict], None] | None = None) -> SweepSummary:
     """Run a new sweep to its end (the caller has claimed its directory: sweep.store.claim)."""
     sweep_dir = storage.join(spec.storage, spec.name)
     with ray_session(spec.address):
@@ -211,11 +223,13 @@ def start(spec: SweepSpec) -> SweepSummary:
         _announce(spec)
         write_spec(spec, sweep_dir)
         _quiet_tune()
-        _new_tuner(spec, sweep_dir).fit()
+        _new_tuner(spec, sweep_dir, function).fit()
     return read_summary(sweep_dir, spec.name)
 
 
-def resume(spec: SweepSpec, address: str | None) -> SweepSummary:
+def resume(
+    spec: SweepSpec, address: str | None, function: Callable[[dict], None] | None = None
+) -> SweepSummary:
     """Continue an interrupted sweep: finished trials stay, unfinished and failed ones
     continue from their latest checkpoints, the search goes on to its planned trials."""
     from ray import tune
@@ -228,11 +242,14 @@ def resume(spec: SweepSpec, address: str | None) -> SweepSummary:
         if tune.Tuner.can_restore(tune_dir):
             print(f"sweep {spec.name}: resuming from {tune_dir}", file=sys.stderr)
             tuner = tune.Tuner.restore(
-                tune_dir, trainable=_trainable(spec), resume_unfinished=True, resume_errored=True
+                tune_dir,
+                trainable=_trainable(spec, function),
+                resume_unfinished=True,
+                resume_errored=True,
             )
         else:  # killed before Tune saved anything: start it again, from nothing lost
             print(f"sweep {spec.name}: no Tune state yet, starting it", file=sys.stderr)
-            tuner = _new_tuner(spec, sweep_dir)
+            tuner = _new_tuner(spec, sweep_dir, function)
         tuner.fit()
     return read_summary(sweep_dir, spec.name)
 
@@ -242,7 +259,7 @@ def _announce(spec: SweepSpec) -> None:
     print(
         f"sweep {spec.name}: {spec.num_trials} trials ({spec.search}), "
         f"{spec.describe_search()}, latent {spec.latent}, ≤{spec.max_steps} steps; "
-        f"ASHA on {spec.metric} ({spec.mode}) from step {spec.grace_steps}, "
+        f"{_pruning(spec)} from step {spec.grace_steps}, "
         f"reduction {spec.reduction_factor}; {spec.cpus_per_trial:g} CPU + "
         f"{spec.gpus_per_trial:g} GPU per trial, {_at_once_text(spec)}; scores "
         f"{config.loop_score_protocol}/{config.final_score_protocol} every "
@@ -269,3 +286,10 @@ def _at_once_text(spec: SweepSpec) -> str:
     if later > now:
         return f"{f'≤{now}' if now else 'none'} at once now, up to {later} as the autoscaler adds nodes"
     return f"≤{now} at once (the cluster has room for {now}; --concurrency {spec.concurrency})"
+
+
+def _pruning(spec: SweepSpec) -> str:
+    if not spec.is_frontier:
+        return f"ASHA on {spec.metric} ({spec.mode})"
+    objectives = ", ".join(f"{n} ({m})" for n, m in zip(spec.objectives, spec.modes, strict=True))
+    return f"multi-objective ASHA on {objectives}"

@@ -51,15 +51,24 @@ def num_samples(spec: SweepSpec) -> int:
 
 
 def search_algorithm(spec: SweepSpec) -> Any:
-    """Optuna's TPE with a seeded sampler behind a concurrency limit, or Tune's seeded
-    random/grid generator. With nothing to search (β and latent size both single values)
-    Optuna has no space, and the trials are all the same point: the generator is used."""
-    if spec.search == "optuna" and has_searched_dimension(spec):
-        from optuna.samplers import TPESampler
+    """Optuna's TPE (or NSGA-II, --search nsga2) with a seeded sampler behind a concurrency
+    limit, or Tune's seeded random/grid generator. A frontier sweep gives Optuna its
+    objectives and directions (TPE is multi-objective as it is); a single-metric sweep
+    gets them from TuneConfig. With nothing to search (β and latent size both single
+    values) Optuna has no space, and the trials are all the same point: the generator is
+    used."""
+    if spec.search in ("optuna", "nsga2") and has_searched_dimension(spec):
+        from optuna.samplers import NSGAIISampler, TPESampler
         from ray.tune.search import ConcurrencyLimiter
         from ray.tune.search.optuna import OptunaSearch
 
-        searcher = OptunaSearch(sampler=TPESampler(seed=spec.seed))
+        sampler = (NSGAIISampler if spec.search == "nsga2" else TPESampler)(seed=spec.seed)
+        if spec.is_frontier:
+            searcher = OptunaSearch(
+                metric=list(spec.tune_metrics), mode=list(spec.modes), sampler=sampler
+            )
+        else:
+            searcher = OptunaSearch(sampler=sampler)
         return ConcurrencyLimiter(searcher, max_concurrent=spec.concurrency)
     from ray.tune.search.basic_variant import BasicVariantGenerator
 
@@ -67,9 +76,20 @@ def search_algorithm(spec: SweepSpec) -> Any:
 
 
 def scheduler(spec: SweepSpec) -> Any:
-    from ray.tune.schedulers import ASHAScheduler
+    """Multi-objective ASHA for a frontier sweep, else Ray's ASHA; both with rung records
+    that SchedulerState saves with the experiment (sweep.tune.schedulers)."""
+    from sweep.tune.schedulers import MultiObjectiveASHA, RestorableASHA
 
-    return ASHAScheduler(
+    if spec.is_frontier:
+        return MultiObjectiveASHA(
+            list(spec.tune_metrics),
+            list(spec.modes),
+            time_attr="step",
+            max_t=spec.max_steps,
+            grace_period=spec.grace_steps,
+            reduction_factor=spec.reduction_factor,
+        )
+    return RestorableASHA(
         time_attr="step",
         max_t=spec.max_steps,
         grace_period=spec.grace_steps,

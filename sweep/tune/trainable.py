@@ -19,6 +19,7 @@ import socket
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -36,6 +37,8 @@ def tune_payload(metrics: dict[str, Any], state: dict[str, Any], now: float) -> 
     None), since Tune's schedulers cannot compare None."""
     if metrics.get("score") is not None:
         state["latest_score"] = metrics["score"]
+    if metrics.get("active_units") is not None:  # measured with the score, where reported
+        state["latest_active_units"] = metrics["active_units"]
 
     def number(value: Any) -> float:
         return math.nan if value is None else float(value)
@@ -45,6 +48,8 @@ def tune_payload(metrics: dict[str, Any], state: dict[str, Any], now: float) -> 
         "latest_score": number(state["latest_score"]),
         "latest_recon": number(metrics.get("recon")),
         "latest_elbo": number(metrics.get("elbo")),
+        "latest_kl": number(metrics.get("kl")),
+        "latest_active_units": number(state.get("latest_active_units")),
         "node": state["node"],
         "node_id": state["node_id"],
         "wall_time": now - state["first_started"],
@@ -81,10 +86,17 @@ def quiet_stopped_worker() -> None:
 
 def run_trial(config: dict[str, Any]) -> None:
     """Train the trial of `config` (a TrialConfig as a dict), reporting to Ray Tune."""
+    from trainables import train
+
+    run_with_tune(config, train)
+
+
+def run_with_tune(config: dict[str, Any], train: Callable[..., Any]) -> None:
+    """Run `train` (trainables.train's contract: config, report, checkpoint_dir,
+    resume_from) under Ray Tune: reports and checkpoints go to Tune, a restored trial
+    continues from Tune's checkpoint."""
     import ray
     from ray import tune
-
-    from trainables import train
 
     logging.getLogger("ray.train").setLevel(logging.WARNING)  # one INFO line per checkpoint
     quiet_stopped_worker()
@@ -94,6 +106,7 @@ def run_trial(config: dict[str, Any]) -> None:
         "node_id": ray.get_runtime_context().get_node_id(),
         "first_started": time.time(),
         "latest_score": None,  # the latest measured score, carried between scoring steps
+        "latest_active_units": None,  # likewise
         "restored_from_step": None,
     }
     with tempfile.TemporaryDirectory(prefix="betasweep-trial-") as scratch_dir:
@@ -106,6 +119,7 @@ def run_trial(config: dict[str, Any]) -> None:
             state.update(
                 first_started=saved["first_started"],
                 latest_score=saved["latest_score"],
+                latest_active_units=saved.get("latest_active_units"),  # absent before 12
                 restored_from_step=saved["step"],
             )
 
@@ -114,7 +128,7 @@ def run_trial(config: dict[str, Any]) -> None:
             if fresh is None:
                 tune.report(payload)
                 return
-            saved = {k: state[k] for k in ("first_started", "latest_score")}
+            saved = {k: state[k] for k in ("first_started", "latest_score", "latest_active_units")}
             (fresh / STATE_FILE).write_text(json.dumps({**saved, "step": metrics["step"]}))
             tune.report(payload, checkpoint=tune.Checkpoint.from_directory(str(fresh)))
             shutil.rmtree(fresh, ignore_errors=True)  # Tune has copied it to the storage
