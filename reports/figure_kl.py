@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from matplotlib.figure import Figure
 
+from reports.selection import active_text
 from reports.style import LITERAL, NOTHING_TO_PLOT, new_figure
 from reports.sweepdata import Trial, kl_order
 
@@ -25,7 +26,7 @@ def trial_title(rank: int, trial: Trial) -> str:
     stopped = ", stopped early by ASHA" if trial.stopped_early else ""
     return (
         f"#{rank} trial {trial.trial_id}: β = {trial.beta:.4g} (β_norm = {trial.beta_norm:.3g}), "
-        f"M = {trial.latent_size}, score {100 * trial.score:.1f}%{stopped}"
+        f"M = {trial.latent_size}, score {100 * trial.score:.1f}%{active_text(trial)}{stopped}"
     )
 
 
