@@ -33,6 +33,9 @@ from metrics import active_units, checks, classifier, codes, sampling
 # cut the images to encode to 25% of "paper" (169k vs 683k distinct images) for a score
 # within 1.0 point of "paper" on average (3.0 at most; seed std 1.1) over eleven
 # representations from 45% to 100% (docs/benchmarks.md, `bench/metrics.py protocols`).
+# Those figures were measured with the earlier standardised classifier; the re-check
+# under the reference classifier (`protocols --candidates paper,fast,tiny`) is recorded
+# in docs/benchmarks.md.
 PROTOCOLS: dict[str, dict[str, Any]] = {
     "paper": {"batch_size": 64, "num_train": 10_000, "num_test": 5_000, "factors": None},
     "paper-noshape": {

@@ -182,7 +182,8 @@ def test_mig_active_only_treats_inactive_latents_as_constant(sim):
     mixed = Scaled(informative(sim), [1e-4, 1.0, 1.0, 1.0, 1e-4])
     per_factor = mig.score(sim, mixed, **MIG_SMALL, seed=0, active_only=True)["mig_per_factor"]
     assert per_factor[0] < 0.01 and per_factor[4] < 0.01  # sampling noise only
-    assert per_factor[1:4] == pytest.approx(full["mig_per_factor"][1:4])
+    # (not exactly: a factor whose runner-up was a now-constant latent gains a little gap)
+    assert per_factor[1:4] == pytest.approx(full["mig_per_factor"][1:4], abs=0.02)
 
 
 def test_dci_reference_scores_a_collapsed_encoder_like_an_informative_one(sim):
