@@ -37,7 +37,8 @@ def test_untrained_vae_gives_seeded_latent_means(sim, images):
 
 
 def test_every_available_row_scores_between_chance_and_perfect(sim):
-    small = {"batch_size": 4, "num_train": 100, "num_test": 100}
+    # Few images for the active units too: every one is rendered here (no materialised set).
+    small = {"batch_size": 4, "num_train": 100, "num_test": 100, "active_units_samples": 200}
     options = {"PCA": {"samples": 300}, "ICA": {"samples": 300}}
     for model in paper_table.BUILDERS:
         row = paper_table.compute_row(sim, model, [0], small, options.get(model))
