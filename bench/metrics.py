@@ -8,9 +8,13 @@
         set, every metric indexing the codes). Reports seconds and the scores, which must
         agree between the paths.
 
-    python bench/metrics.py protocols [--seeds 3]
+    python bench/metrics.py protocols [--seeds 3] [--candidates paper,fast,tiny]
         How cheaper Higgins protocols track the paper protocol: scores over seeds on
         representations from chance to perfect, against the images each one encodes.
+
+    python bench/metrics.py collapse [--dci-trees 100]
+        Every metric, reference and active-units-aware variants, on an informative code,
+        the same code collapsed (×1e-4), a constant encoder and an untrained encoder.
 
 The encoder is an untrained β-VAE: its cost per image is a trained one's, and the
 scores it gets are beside the point here.
@@ -33,8 +37,9 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from metrics import baselines, codes, dci, factor_vae, higgins, mig, synthetic
+from metrics import active_units, baselines, codes, dci, factor_vae, higgins, mig, synthetic
 from simulators import DSprites
+from trainables.scoring import untrained_encoder
 
 METRICS: dict[str, tuple[Callable[..., dict], str]] = {
     "higgins": (higgins.score, "test_accuracy"),
@@ -66,7 +71,7 @@ def make_encoder(sim, name: str, train_steps: int = 0):
     if name == "pca":
         return baselines.pca(sim, seed=0)
     if train_steps == 0:
-        return baselines.untrained_vae(sim, seed=0, architecture=name)
+        return untrained_encoder(sim, seed=0, architecture=name)
     import tempfile
 
     from trainables import TrialConfig, load_model, train
@@ -156,6 +161,8 @@ CANDIDATES = {
     "L16 2000/1000": {"batch_size": 16, "num_train": 2000, "num_test": 1000},
     "L16 1000/1000": {"batch_size": 16, "num_train": 1000, "num_test": 1000},
     "L8 2000/2000": {"batch_size": 8, "num_train": 2000, "num_test": 2000},
+    "fast": higgins.PROTOCOLS["fast"],
+    "tiny": higgins.PROTOCOLS["tiny"],
 }
 
 
@@ -172,8 +179,35 @@ def representations(sim) -> dict[str, Any]:
     reps["4 of 5 factors"] = synthetic.FactorCodes(sim, columns=[0, 1, 2, 3])
     for name, build in (("PCA", baselines.pca), ("ICA", baselines.ica)):
         reps[name] = codes.CodeTable.build(sim, build(sim, seed=0))
-    reps["untrained mlp"] = codes.CodeTable.build(sim, baselines.untrained_vae(sim, seed=0))
+    reps["untrained mlp"] = codes.CodeTable.build(sim, untrained_encoder(sim, seed=0))
+    # Collapse: the reference classifier must read a latent scaled to nothing as nothing.
+    informative = synthetic.FactorCodes(sim, noise=0.2, seed=0)
+    reps["factors+noise 0.2, all ×1e-4"] = Scaled(informative, [1e-4] * 5)
+    reps["factors+noise 0.2, 2 of 5 ×1e-4"] = Scaled(informative, [1e-4, 1, 1, 1, 1e-4])
     return reps
+
+
+class Scaled:
+    """Codes of a representation by flat position, each dimension multiplied by a scale."""
+
+    def __init__(self, base, scales: list[float]):
+        self.base, self.scales = base, torch.tensor(scales, dtype=torch.float32)
+
+    def encode_index(self, flat: torch.Tensor) -> torch.Tensor:
+        return self.base.encode_index(flat) * self.scales
+
+    def __call__(self, images: torch.Tensor) -> torch.Tensor:
+        raise TypeError("by flat position only")
+
+
+class Constant:
+    """The same code for every image."""
+
+    def encode_index(self, flat: torch.Tensor) -> torch.Tensor:
+        return torch.full((flat.shape[0], 10), 0.3)
+
+    def __call__(self, images: torch.Tensor) -> torch.Tensor:
+        raise TypeError("by flat position only")
 
 
 def distinct_images(protocol: dict[str, Any], size: int) -> float:
@@ -186,10 +220,11 @@ def protocols(args: argparse.Namespace) -> dict[str, Any]:
     started = time.perf_counter()
     reps = representations(sim)
     print(f"representations ready in {time.perf_counter() - started:.0f} s", flush=True)
+    candidates = {name: CANDIDATES[name] for name in args.candidates}
     scores: dict[str, dict[str, list[float]]] = {}
     for rep_name, rep in reps.items():
         scores[rep_name] = {}
-        for name, protocol in CANDIDATES.items():
+        for name, protocol in candidates.items():
             values = [
                 higgins.score(sim, rep, **protocol, seed=seed)["test_accuracy"]
                 for seed in range(args.seeds)
@@ -198,9 +233,9 @@ def protocols(args: argparse.Namespace) -> dict[str, Any]:
         paper = statistics.fmean(scores[rep_name]["paper"])
         print(f"{rep_name:22s} paper {100 * paper:6.2f}", flush=True)
 
-    encode = baselines.untrained_vae(sim, seed=0)  # the cost of a real encoder
+    encode = untrained_encoder(sim, seed=0)  # the cost of a real encoder
     summary = []
-    for name, protocol in CANDIDATES.items():
+    for name, protocol in candidates.items():
         seconds, _ = timed(sim.device, lambda p=protocol: higgins.score(sim, encode, **p, seed=0))
         diffs = [statistics.fmean(s[name]) - statistics.fmean(s["paper"]) for s in scores.values()]
         spreads = [statistics.stdev(s[name]) for s in scores.values()]
@@ -225,6 +260,39 @@ def protocols(args: argparse.Namespace) -> dict[str, Any]:
     return {"machine": machine(), "scores": scores, "summary": summary}
 
 
+def collapse(args: argparse.Namespace) -> dict[str, Any]:
+    """FactorVAE, MIG and DCI (reference and active_only) and Higgins on collapse cases."""
+    sim = DSprites().materialize()
+    informative = synthetic.FactorCodes(sim, noise=0.1, seed=0)
+    cases = {
+        "informative (factors+noise 0.1)": informative,
+        "collapsed (the same ×1e-4)": Scaled(informative, [1e-4] * 5),
+        "constant": Constant(),
+        "untrained mlp": codes.CodeTable.build(sim, untrained_encoder(sim, seed=0)),
+    }
+    dci_options = {"trees": args.dci_trees}
+    runs: dict[str, dict[str, float]] = {}
+    for name, rep in cases.items():
+        row = {
+            "active_units": active_units.score(sim, rep, seed=0)["active_units"],
+            "higgins": higgins.score(sim, rep, seed=0)["test_accuracy"],
+            "higgins standardised": higgins.score(sim, rep, seed=0, standardise=True)[
+                "test_accuracy"
+            ],
+            "factor_vae": factor_vae.score(sim, rep, seed=0)["eval_accuracy"],
+            "mig": mig.score(sim, rep, seed=0)["mig"],
+            "mig active_only": mig.score(sim, rep, seed=0, active_only=True)["mig"],
+        }
+        for variant, only in (("dci", False), ("dci active_only", True)):
+            result = dci.score(sim, rep, seed=0, active_only=only, **dci_options)
+            row[f"{variant} D"] = result["disentanglement"]
+            row[f"{variant} C"] = result["completeness"]
+            row[f"{variant} I"] = result["informativeness_test"]
+        runs[name] = row
+        print(name, json.dumps({k: round(v, 4) for k, v in row.items()}), flush=True)
+    return {"machine": machine(), "dci_trees": args.dci_trees, "cases": runs}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -247,10 +315,19 @@ def main() -> None:
     )
     protocols_parser = commands.add_parser("protocols")
     protocols_parser.add_argument("--seeds", type=int, default=3)
-    for sub in (timing_parser, protocols_parser):
+    protocols_parser.add_argument(
+        "--candidates",
+        type=lambda s: s.split(","),
+        default=[name for name in CANDIDATES if name not in ("fast", "tiny")],
+        help=f"comma-separated, from: {', '.join(CANDIDATES)}",
+    )
+    collapse_parser = commands.add_parser("collapse")
+    collapse_parser.add_argument("--dci-trees", type=int, default=100)
+    for sub in (timing_parser, protocols_parser, collapse_parser):
         sub.add_argument("--json", type=Path, help="also write the results here")
     args = parser.parse_args()
-    results = timing(args) if args.command == "timing" else protocols(args)
+    run = {"timing": timing, "protocols": protocols, "collapse": collapse}[args.command]
+    results = run(args)
     if args.json:
         args.json.write_text(json.dumps(results, indent=1))
 

@@ -1,6 +1,7 @@
 """The reference rows of the paper's table, as encode functions, and the table itself.
 
-Each builder takes the simulator and a seed and returns an encode function (see
+Only rows that need no β-VAE model live here (metrics/ imports neither trainables/ nor
+sweep/); sweep.paper_table adds the untrained and trained VAE rows. Each builder takes the simulator and a seed and returns an encode function (see
 metrics.codes); the seed draws whatever the row fits or initialises (PCA's and ICA's
 training images, the untrained network's weights), so a row's spread over seeds includes
 that randomness as well as the metric's.
@@ -139,15 +140,6 @@ def encoder_means(model: torch.nn.Module) -> Encode:
     return encode
 
 
-def untrained_vae(sim, seed: int, architecture: str = "mlp", latent_size: int = 10) -> Encode:
-    """A β-VAE encoder at its random initialisation (from `seed`); the paper's model is mlp."""
-    from trainables.config import TrialConfig
-    from trainables.models import build_model
-
-    config = TrialConfig(architecture=architecture, latent_size=latent_size, seed=seed)
-    return encoder_means(build_model(config, device=sim.device).eval())
-
-
 def ground_truth(sim, seed: int) -> GroundTruth:
     return GroundTruth(sim)
 
@@ -156,13 +148,13 @@ def raw(sim, seed: int) -> Encode:
     return raw_pixels
 
 
-# The rows `sweep baselines` can compute, by the paper's model name.
+# The rows that need no model of trainables/, by the paper's model name (the untrained and
+# trained VAE rows are built above both packages, in sweep.paper_table).
 BUILDERS: dict[str, Callable[..., Encode]] = {
     "Ground truth": ground_truth,
     "Raw pixels": raw,
     "PCA": pca,
     "ICA": ica,
-    "VAE untrained": untrained_vae,
 }
 
 

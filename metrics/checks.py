@@ -22,6 +22,12 @@ def positive_float(name: str, value: Any) -> float:
     return float(value)
 
 
+def flag(name: str, value: Any) -> bool:
+    if not isinstance(value, bool):
+        raise TypeError(f"{name} must be True or False; got {value!r}")
+    return value
+
+
 def seed(value: Any) -> int:
     return positive_int("seed", value, minimum=0)
 

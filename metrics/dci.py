@@ -13,6 +13,13 @@ Protocol (disentanglement_lib's reference settings): 10,000 training and 5,000 t
 random images; scikit-learn's GradientBoostingClassifier with its defaults (100 stages
 of depth-3 trees, learning rate 0.1); entropies in base F and d with 1e-11 added to R.
 `trees` reduces the stages, for tests and quick looks; it is part of the protocol string.
+
+Collapse: trees split on the order of a dimension's values, not on their scale, so the
+reference scores a collapsed latent (its mean moving by 1e-4 across images) exactly like
+the same latent at full scale. `active_only=True` is the active-units-aware variant:
+dimensions that are not active units (Var(μ) ≤ 0.01 over the training images,
+metrics.active_units) are treated as constant, so no tree splits on them. It is not the
+reference; its protocol string says "inactive=constant".
 """
 
 from __future__ import annotations
@@ -24,7 +31,7 @@ import numpy as np
 import torch
 from sklearn.ensemble import GradientBoostingClassifier
 
-from metrics import checks, codes, sampling
+from metrics import active_units, checks, codes, sampling
 
 EPSILON = 1e-11
 
@@ -93,6 +100,7 @@ def score(
     seed: int = 0,
     encoding: str = "unique",
     encode_batch_size: int | None = None,
+    active_only: bool = False,
 ) -> dict[str, Any]:
     """DCI of `encode` on `sim`.
 
@@ -100,9 +108,12 @@ def score(
     trees: boosting stages of each GradientBoostingClassifier (100, sklearn's default).
     factors, seed, encoding, encode_batch_size: as in metrics.higgins.score; the seed
     also seeds the classifiers.
+    active_only: treat dimensions that are not active units (over the training images)
+        as constant (not the reference; see the module's note on collapse).
 
     Returns disentanglement, completeness, informativeness_train, informativeness_test
-    (all in [0, 1]), the importance matrix (d × F nested lists) and protocol.
+    (all in [0, 1]), the importance matrix (d × F nested lists), active_units (over the
+    training images) and protocol.
     """
     checks.positive_int("num_train", num_train, minimum=2)
     checks.positive_int("num_test", num_test)
@@ -110,10 +121,14 @@ def score(
     columns = checks.factor_columns(sim, factors)
     checks.seed(seed)
     checks.choice("encoding", encoding, codes.ENCODINGS)
+    checks.flag("active_only", active_only)
     generator = sim.generator(seed)
     classes = sim.sample_factors(num_train + num_test, generator)
     flat = sampling.flat_index(sim, classes)
     z = codes.sample_codes(sim, encode, flat, encoding=encoding, batch_size=encode_batch_size)
+    active = active_units.active_mask(z[:num_train])
+    if active_only:
+        z = torch.where(active, z, 0.0)
     z = z.double().cpu().numpy()
     y = classes[:, list(columns)].cpu().numpy()
     importance, train_acc, test_acc = importance_matrix(
@@ -126,8 +141,10 @@ def score(
         "informativeness_train": train_acc,
         "informativeness_test": test_acc,
         "importance": importance.tolist(),
+        "active_units": int(active.sum()),
         "protocol": (
             f"dci train={num_train} test={num_test} classifier=gbt(stages={trees},depth=3,"
             f"lr=0.1) factors={names}"
+            + (f" inactive=constant(var<={active_units.THRESHOLD:g})" if active_only else "")
         ),
     }

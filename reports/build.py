@@ -19,7 +19,13 @@ from reports.figure_searched import annotate_hypervolume
 from reports.frontier_searched import SearchedFrontier, searched_frontier
 from reports.rungs import Rungs, asha_rungs
 from reports.searched import searched_axis
-from reports.selection import DEFAULT_TOP_K, best_trials, frontier_members, status_notes
+from reports.selection import (
+    DEFAULT_TOP_K,
+    active_text,
+    best_trials,
+    frontier_members,
+    status_notes,
+)
 from reports.style import pixel_size, save
 from reports.sweepdata import Sweep, Trial, load_sweep
 from simulators.atomic import atomic_path
@@ -213,8 +219,9 @@ def _draw(
                 f"traversal_{rank}",
                 traversal_figure(name, rank, trial, traversal),
                 f"Latent traversals of best trial #{rank}",
-                f"Best trial #{rank} ({trial.trial_id}): each row varies one latent over "
-                "[−3, 3] with the others at the encoder's mean, for three seed images.",
+                f"Best trial #{rank} ({trial.trial_id}{active_text(trial)}): each row "
+                "varies one latent over [−3, 3] with the others at the encoder's mean, for "
+                "three seed images.",
             )
     add(
         "best",

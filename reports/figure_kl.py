@@ -9,6 +9,7 @@ from __future__ import annotations
 from matplotlib.figure import Figure
 
 from reports.searched import searched_axis
+from reports.selection import active_text
 from reports.style import LITERAL, NOTHING_TO_PLOT, new_figure
 from reports.sweepdata import Trial, kl_order
 
@@ -26,7 +27,7 @@ def trial_title(rank: int, trial: Trial) -> str:
     stopped = ", stopped early by ASHA" if trial.stopped_early else ""
     return (
         f"#{rank} trial {trial.trial_id}: {searched_axis([trial]).describe(trial)}, "
-        f"M = {trial.latent_size}, score {100 * trial.score:.1f}%{stopped}"
+        f"M = {trial.latent_size}, score {100 * trial.score:.1f}%{active_text(trial)}{stopped}"
     )
 
 

@@ -141,7 +141,8 @@ def _trial_table(trials: list[Trial], page: Page, numbered: bool, full: bool = F
     head = ["#"] if numbered else []
     capacity = searched_axis(page.sweep.trials).objective == "capacity"
     searched = ("C_max", "γ") if capacity else ("β", "β_norm")
-    head += ["trial", "status", *searched, "M", "score (%)", "score", "score step"]
+    head += ["trial", "status", *searched, "M", "score (%)", "active units", "score"]
+    head += ["score step"]
     head += ["reconstruction (nats)", "protocol"]
     if full:
         head += ["other protocols", "steps done / planned", "frontier", "best", "message"]
@@ -156,6 +157,7 @@ def _trial_table(trials: list[Trial], page: Page, numbered: bool, full: bool = F
             f'<td class="num">{_e(_num(t.gamma if capacity else t.beta_norm, ".3g"))}</td>',
             f'<td class="num">{t.latent_size}</td>',
             f'<td class="num">{_e(_num(None if t.score is None else 100 * t.score, ".1f"))}</td>',
+            f'<td class="num">{_e(_active(t))}</td>',
             f"<td>{_e(score_kind(t))}</td>",
             f'<td class="num">{_e(_num(t.score_step, "d"))}</td>',
             f'<td class="num">{_e(_num(t.recon, ".2f"))}</td>',
@@ -184,7 +186,7 @@ def _other_scores(trial: Trial) -> str:
 
 
 def _baseline_table(sweep: Sweep, best: list[Trial]) -> str:
-    head = ["model", "paper (%)", "ours (%)", "seeds", "protocol"]
+    head = ["model", "paper (%)", "ours (%)", "seeds", "active units", "protocol"]
     rows = ["<table><tr>" + "".join(f"<th>{_e(h)}</th>" for h in head) + "</tr>"]
     for row in sweep.baselines or []:
         rows.append(
@@ -193,6 +195,7 @@ def _baseline_table(sweep: Sweep, best: list[Trial]) -> str:
             f'<td class="num">{_e(_pm(row.get("paper_score"), row.get("paper_std")))}</td>'
             f'<td class="num">{_e(_pm(row.get("score_mean"), row.get("score_std")))}</td>'
             f'<td class="num">{_e(_num(row.get("seeds"), "d"))}</td>'
+            f'<td class="num">{_e(_seed_units(row.get("active_units")))}</td>'
             f'<td class="protocol">{_e(row.get("protocol") or "—")}</td>'
             "</tr>"
         )
@@ -202,11 +205,23 @@ def _baseline_table(sweep: Sweep, best: list[Trial]) -> str:
             '<tr class="frontier">'
             f"<td>{_e(label)}</td><td></td>"
             f'<td class="num">{_e(_num(100 * t.score, ".1f"))} ({_e(score_kind(t))})</td>'
-            f'<td class="num">1</td><td class="protocol">{_e(t.score_protocol or "—")}</td>'
+            f'<td class="num">1</td><td class="num">{_e(_active(t))}</td>'
+            f'<td class="protocol">{_e(t.score_protocol or "—")}</td>'
             "</tr>"
         )
     source = f'<p class="meta">Baselines from <code>{_e(sweep.baselines_source)}</code>.</p>'
     return source + "\n".join([*rows, "</table>"])
+
+
+def _active(t: Trial) -> str:
+    """Active units out of M beside the score: 0/M is a collapsed model."""
+    return "—" if t.active_units is None else f"{t.active_units}/{t.latent_size}"
+
+
+def _seed_units(units: list[int | None] | None) -> str:
+    if not units:
+        return "—"
+    return ", ".join("—" if u is None else str(u) for u in units)
 
 
 def _pm(mean: float | None, std: float | None) -> str:

@@ -95,3 +95,10 @@ def status_notes(trials: list[Trial]) -> list[str]:
 def _some(ids: list[str], limit: int = 6) -> str:
     shown = ", ".join(ids[:limit])
     return shown if len(ids) <= limit else f"{shown} and {len(ids) - limit} more"
+
+
+def active_text(trial: Trial) -> str:
+    """The active units beside a score, so that a collapsed model shows as one."""
+    if trial.active_units is None:
+        return ""
+    return f", {trial.active_units}/{trial.latent_size} active units"

@@ -45,6 +45,7 @@ _RESULT_COLUMNS = [
     "recon",
     "score",
     "score_protocol",
+    "active_units",
     "diverged",
     "wall_time",
 ]
@@ -76,6 +77,7 @@ class Trial:
     score_step: int | None
     score_protocol: str | None
     score_is_final: bool
+    active_units: int | None  # measured with that score (Var(μ) > 0.01); None if not
     recon: float | None  # reported with that score (nats per image)
     kl_per_latent: tuple[float, ...] | None  # the latest report's, nats per latent
     checkpoint_path: str | None
@@ -193,6 +195,8 @@ def _read_baselines(
 
 
 def _summarise(trial_rows: list[dict[str, Any]], results: pa.Table) -> list[Trial]:
+    if "active_units" not in results.column_names:  # written before the column existed
+        results = results.append_column("active_units", pa.nulls(results.num_rows, pa.int64()))
     columns = results.select(_RESULT_COLUMNS).to_pydict()
     # KL lists stay in Arrow: only each trial's latest one is ever converted.
     columns["kl_per_latent"] = results.column("kl_per_latent")
@@ -255,6 +259,7 @@ def _trial(
         score_step=None if chosen is None else int(columns["step"][chosen]),
         score_protocol=None if chosen is None else columns["score_protocol"][chosen],
         score_is_final=bool(chosen is not None and curve.score_final.any()),
+        active_units=None if chosen is None else columns["active_units"][chosen],
         recon=None if chosen is None else _recon_at(columns, rows, chosen),
         kl_per_latent=None if kl is None else tuple(_finite_or_nan(v) for v in kl),
         checkpoint_path=row.get("checkpoint_path") if row is not None else None,

@@ -36,6 +36,7 @@ class SyntheticTrial:
     kl_per_latent: tuple[float, ...] | None = None  # default: a few active latents
     checkpoint_path: str | None = None
     seed: int = 0
+    active_units: int | None = None  # reported with every score
     extra: dict[str, Any] = field(default_factory=dict)  # more trials.parquet columns
     config_changes: dict[str, Any] = field(default_factory=dict)  # more TrialConfig values
 
@@ -102,6 +103,7 @@ def result_rows(sweep: str, trial: SyntheticTrial) -> list[dict[str, Any]]:
             elif step == trial.end:
                 loop = max(0.0, trial.score - 0.05)
             row |= {"score": loop, "score_train": loop, "score_protocol": LOOP_PROTOCOL}
+            row |= {"active_units": trial.active_units}
         rows.append(row)
     if trial.status == "terminated" and trial.score is not None:
         final = {**rows[-1], "wall_time": rows[-1]["wall_time"] + 0.5}

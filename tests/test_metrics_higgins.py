@@ -1,4 +1,5 @@
-"""The Higgins et al. protocol: known scores, invariances, determinism, the fast path, errors."""
+"""The Higgins et al. protocol: known scores, collapse at chance, invariances, determinism,
+the fast path, errors."""
 
 from __future__ import annotations
 
@@ -47,8 +48,9 @@ def test_ground_truth_scores_100_percent_with_the_paper_defaults(sim):
     assert result["chance"] == pytest.approx(0.2)
     assert result["protocol"].startswith(
         "higgins L=64 train=10000 test=5000 factors=shape,scale,orientation,posX,posY "
-        "classifier=softmax(lbfgs,L2 C=1,standardised"
+        "classifier=softmax(lbfgs,L2 C=1,raw,tol=1e-06)"
     )
+    assert result["active_units"] == 5  # every factor's class index varies by far > 0.01
 
 
 @pytest.mark.parametrize("factors", [None, ("scale", "orientation", "posX", "posY")])
@@ -61,14 +63,24 @@ def test_a_representation_that_ignores_the_image_scores_at_chance(sim, factors):
     assert abs(result["test_accuracy"] - 1 / k) < 0.04
 
 
-def test_invariant_to_permuting_and_rescaling_latent_dimensions(sim):
+def test_invariant_to_permuting_latent_dimensions_and_flipping_their_sign(sim):
     noisy = synthetic.FactorCodes(sim, noise=0.25, seed=3)
-    moved = Transformed(noisy, [3, 0, 4, 2, 1], [5.0, 0.01, -3.0, 200.0, 0.5])
+    moved = Transformed(noisy, [3, 0, 4, 2, 1], [1.0, -1.0, -1.0, 1.0, 1.0])
     plain = higgins.score(sim, noisy, **SMALL, seed=2)
     changed = higgins.score(sim, moved, **SMALL, seed=2)
     assert 0.4 < plain["test_accuracy"] < 0.98  # neither trivial nor hopeless
     assert changed["test_accuracy"] == pytest.approx(plain["test_accuracy"], abs=0.01)
     assert changed["train_accuracy"] == pytest.approx(plain["train_accuracy"], abs=0.01)
+
+
+def test_the_standardised_variant_is_explicit_and_says_so(sim):
+    noisy = synthetic.FactorCodes(sim, noise=0.25, seed=3)
+    raw = higgins.score(sim, noisy, **SMALL, seed=2)
+    standardised = higgins.score(sim, noisy, **SMALL, seed=2, standardise=True)
+    assert ",raw," in raw["protocol"] and "standardised" not in raw["protocol"]
+    assert ",standardised," in standardised["protocol"]
+    assert higgins.protocol("paper-standardised")["standardise"] is True
+    assert "standardise" not in higgins.protocol("paper")
 
 
 def test_every_named_protocol_runs_and_paper_is_the_default(sim):
@@ -78,6 +90,7 @@ def test_every_named_protocol_runs_and_paper_is_the_default(sim):
         "num_test": 5_000,
         "factors": None,
     }
+    assert not any(p.get("standardise") for n, p in higgins.PROTOCOLS.items() if "stand" not in n)
     assert {"paper", "fast", "tiny"} <= set(higgins.PROTOCOLS)
     truth = baselines.GroundTruth(sim)
     for name in higgins.PROTOCOLS:
@@ -168,6 +181,9 @@ def _nan_codes(images):
         ({"seed": -1}, ValueError, "seed must be an integer ≥ 0"),
         ({"encoding": "fast"}, ValueError, "encoding must be one of unique, direct"),
         ({"classifier_c": 0}, ValueError, "classifier_c must be a finite number > 0"),
+        ({"standardise": "yes"}, TypeError, "standardise must be True or False"),
+        ({"active_units_samples": 1}, ValueError, "active_units_samples must be an integer ≥ 2"),
+        ({"active_units_samples": 0}, None, None),
     ],
 )
 def test_bad_parameters_raise_clear_errors(sim, options, error, message):

@@ -280,3 +280,43 @@ def test_curves_of_many_trials_are_a_named_sample_with_the_best(tmp_path):
     best = sorted((t for t in sweep.trials if t.can_be_chosen), key=lambda t: -t.score)
     assert {t.trial_id for t in best[:BEST_CURVES]} <= {t.trial_id for t in shown}
     assert sample_trials(sweep.trials[:MAX_CURVES]) == (sweep.trials[:MAX_CURVES], "")
+
+
+def test_active_units_come_with_the_chosen_score_and_show_in_the_report(tmp_path):
+    from reports import html
+    from reports.selection import active_text
+
+    trials = [
+        SyntheticTrial("live", 2.0, 10, recon=40.0, score=0.7, active_units=6),
+        SyntheticTrial("dead", 200.0, 10, recon=90.0, score=0.21, active_units=0),
+        SyntheticTrial("old", 4.0, 10, recon=50.0, score=0.5),  # scored before the column
+    ]
+    sweep = load_sweep(write_sweep(tmp_path / "au", trials), "au")
+    got = by_id(sweep)
+    assert (got["live"].active_units, got["dead"].active_units, got["old"].active_units) == (
+        6,
+        0,
+        None,
+    )
+    assert active_text(got["dead"]) == ", 0/10 active units" and active_text(got["old"]) == ""
+    page = html.render(
+        html.Page(
+            sweep=sweep,
+            frontier=frontier_members(sweep.trials),
+            best=best_trials(sweep.trials),
+            notes=[],
+            sections={},
+            traversal_notes=[],
+            generated_at="now",
+        )
+    )
+    assert "<th>active units</th>" in page and '<td class="num">0/10</td>' in page
+
+
+def test_results_written_before_the_active_units_column_still_read(tmp_path):
+    directory = write_sweep(tmp_path / "older", [SyntheticTrial("a", 1.0, 10, 30.0, 0.6)])
+    for part in (directory / "results").glob("*.parquet"):
+        table = pq.read_table(part)
+        pq.write_table(table.drop_columns(["active_units"]), part)
+    (trial,) = load_sweep(directory, "older").trials
+    assert trial.score == pytest.approx(0.6) and trial.active_units is None

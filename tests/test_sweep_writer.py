@@ -212,3 +212,19 @@ def test_what_tune_sees_is_numeric_and_what_parquet_keeps_is_faithful(tmp_path):
     assert rows[-1]["recon"] is None and rows[-1]["diverged"]
     (summary,) = read_table(tmp_path / "s" / "trials.parquet", "trials").to_pylist()
     assert summary["status"] == "diverged" and summary["message"] == "diverged"
+
+
+def test_active_units_travel_with_the_score_to_results_trials_and_status(tmp_path):
+    writer = open_writer(tmp_path)
+    writer.add_result("a", CONFIG, result(10, 0.6, active_units=3))
+    writer.add_result("a", CONFIG, result(20, 0.21, active_units=0))
+    writer.add_result("a", CONFIG, result(30))  # no score at this step: units stay
+    writer.finished("a", CONFIG)
+    rows = {r["step"]: r for r in read_dataset(tmp_path / "s" / "results").to_pylist()}
+    assert [rows[s]["active_units"] for s in (10, 20, 30)] == [3, 0, None]
+    summary = read_summary(str(tmp_path / "s"), "s")
+    (trial,) = summary.trials
+    assert (trial["last_score"], trial["last_active_units"]) == (0.21, 0)
+    header, line = status_table(summary).splitlines()[:2]
+    assert header.split()[7:9] == ["score", "active"]
+    assert line.split()[7:9] == ["0.21", "0/4"]

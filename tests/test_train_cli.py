@@ -22,7 +22,12 @@ def cheap(monkeypatch):
     torch.set_num_threads(1)
 
     def stand_in(sim, model, protocol, seed, progress=None):
-        return {"score": 0.5, "score_train": 0.6, "score_protocol": f"stand-in {protocol}"}
+        return {
+            "score": 0.5,
+            "score_train": 0.6,
+            "score_protocol": f"stand-in {protocol}",
+            "active_units": 2,
+        }
 
     monkeypatch.setattr(scoring, "score", stand_in)
     yield
@@ -38,10 +43,12 @@ def test_train_writes_reports_and_the_final_checkpoint(tmp_path, capsys):
     assert table[-1]["beta"] == 4.0 and table[-1]["latent_size"] == 5
     assert table[-1]["beta_norm"] == pytest.approx(4.0 * 5 / 4096)
     assert len(table[-1]["kl_per_latent"]) == 5 and table[-1]["score"] == 0.5
+    assert table[-1]["active_units"] == 2
     assert sorted(p.name for p in out.iterdir()) == ["checkpoint", "results.parquet"]
     model, config = load_model(out / "checkpoint")
     assert config.steps == 6 and model.latent_size == 5
-    assert "completed 6 steps" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "completed 6 steps" in printed and "score=0.5000 active_units=2/5 (" in printed
 
 
 def test_resume_from_the_command_line(tmp_path):

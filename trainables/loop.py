@@ -205,6 +205,7 @@ def _row(
         "score": None,
         "score_train": None,
         "score_protocol": None,
+        "active_units": None,
         "images_per_s": images_per_s,
         "diverged": diverged,
     }

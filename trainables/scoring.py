@@ -1,5 +1,6 @@
-"""The two places where a trained model meets the metrics: an encode function, and the
-Higgins score of a model under a named protocol (the training loop's one score hook)."""
+"""Where a model meets the metrics: an encode function (of a trained or an untrained
+model), and the Higgins score of a model under a named protocol (the training loop's one
+score hook)."""
 
 from __future__ import annotations
 
@@ -8,6 +9,9 @@ from typing import Any
 
 import torch
 from torch import nn
+
+from trainables.config import TrialConfig
+from trainables.models import build_model
 
 
 def encoder(model: nn.Module, batch_size: int = 1024) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -39,6 +43,15 @@ def encoder(model: nn.Module, batch_size: int = 1024) -> Callable[[torch.Tensor]
     return encode
 
 
+def untrained_encoder(
+    sim: Any, seed: int, architecture: str = "mlp", latent_size: int = 10
+) -> Callable[[torch.Tensor], torch.Tensor]:
+    """The encode function of a β-VAE at its random initialisation from `seed` (the paper's
+    "VAE untrained" row; its dSprites model is the mlp), on the simulator's device."""
+    config = TrialConfig(architecture=architecture, latent_size=latent_size, seed=seed)
+    return encoder(build_model(config, device=sim.device))
+
+
 def protocol_parameters(name: str) -> dict[str, Any]:
     """The parameters of a named Higgins protocol (ValueError listing the names if unknown)."""
     from metrics import higgins  # the metric pulls in its classifier; load it when scoring
@@ -60,7 +73,8 @@ ScoreProgress = Callable[[str, int, int], None]
 def score(
     sim: Any, model: nn.Module, protocol: str, seed: int, progress: ScoreProgress | None = None
 ) -> dict[str, Any]:
-    """The Higgins score of `model` under the named protocol, as report columns.
+    """The Higgins score of `model` under the named protocol, as report columns, with the
+    model's active units beside it (latents whose mean varies over the data by > 0.01).
 
     Every score of a trial uses the trial's seed, so the points are the same at every step
     and a change in the score is a change in the model, not in the draw.
@@ -71,8 +85,10 @@ def score(
     result = higgins.score(
         sim, encoder(model), **protocol_parameters(protocol), seed=seed, progress=told
     )
+    units = result.get("active_units")
     return {
         "score": float(result["test_accuracy"]),
         "score_train": float(result["train_accuracy"]),
         "score_protocol": str(result["protocol"]),
+        "active_units": None if units is None else int(units),
     }

@@ -9,7 +9,7 @@ import typer
 from sweep.cli.paths import check_output_file
 from sweep.errors import fail
 
-# CLI spelling -> the paper's row name (metrics.baselines.BUILDERS).
+# CLI spelling -> the paper's row name (sweep.paper_table.BUILDERS).
 ROWS = {
     "ground-truth": "Ground truth",
     "raw-pixels": "Raw pixels",
@@ -85,7 +85,7 @@ def baselines(
     if materialize and any(key in ROWS for key in chosen):
         sim.materialize()
 
-    from metrics import table
+    from sweep import paper_table as table
     from sweep.store.parquet import rows_to_table, write_table
     from sweep.store.schema import BASELINES_SCHEMA
 

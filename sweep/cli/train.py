@@ -139,7 +139,7 @@ def _run(config: Any, device: str, out: Path, trial_id: str, resume: Path | None
     m = result.metrics or {}
     typer.echo(
         f"completed {result.steps_done:,} steps in {result.elapsed_s:.1f} s: recon={m['recon']:.2f} "
-        f"kl={m['kl']:.2f} score={m['score']:.4f} ({m['score_protocol']})"
+        f"kl={m['kl']:.2f} score={m['score']:.4f}{_active(m, config.latent_size)} ({m['score_protocol']})"
     )
 
 
@@ -153,6 +153,12 @@ def score_progress(progress: Any, task: Any) -> Callable[[str, int, int], None]:
         progress.update(task, completed=encoded, status=status)
 
     return update
+
+
+def _active(metrics: dict[str, Any], latent_size: int) -> str:
+    """Active units beside the score: a collapsed model (0) must score at chance."""
+    units = metrics.get("active_units")
+    return "" if units is None else f" active_units={units}/{latent_size}"
 
 
 def _status(metrics: dict[str, Any]) -> str:

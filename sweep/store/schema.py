@@ -49,6 +49,8 @@ METRIC_COLUMNS = [
     pa.field("score", pa.float64()),  # Higgins test accuracy measured at this step, else null
     pa.field("score_train", pa.float64()),
     pa.field("score_protocol", pa.string()),  # e.g. "higgins L=64 train=10000 test=5000 ..."
+    # latents whose encoder mean varies over the data by > 0.01 (Burda et al.), with the score
+    pa.field("active_units", pa.int64()),
     pa.field("images_per_s", pa.float64()),
     pa.field("diverged", pa.bool_()),
 ]
@@ -86,6 +88,7 @@ TRIALS_SCHEMA = pa.schema(
         pa.field("last_elbo", pa.float64()),
         pa.field("last_score", pa.float64()),
         pa.field("last_score_protocol", pa.string()),
+        pa.field("last_active_units", pa.int64()),  # beside last_score (same report)
         pa.field("best_score", pa.float64()),
         pa.field("best_score_step", pa.int64()),
         pa.field("checkpoint_path", pa.string()),  # latest persisted checkpoint directory
@@ -115,6 +118,7 @@ BASELINES_SCHEMA = pa.schema(
         pa.field("score_std", pa.float64()),
         pa.field("seeds", pa.int64()),
         pa.field("scores", pa.list_(pa.float64())),  # one per seed
+        pa.field("active_units", pa.list_(pa.int64())),  # one per seed, beside `scores`
         pa.field("protocol", pa.string()),
     ],
     metadata={KIND_KEY: b"baselines", VERSION_KEY: SCHEMA_VERSION.encode()},

@@ -53,9 +53,25 @@ def _number(value: Any, digits: int = 4) -> str:
     return "-" if value is None else f"{value:.{digits}g}"
 
 
+def _active(units: int | None, latent_size: int) -> str:
+    return "-" if units is None else f"{units}/{latent_size}"
+
+
 def status_table(summary: SweepSummary) -> str:
-    """One line per trial: state, β, latent size, steps, last recon and score, early stop."""
-    header = ("trial", "state", "beta", "beta_norm", "latent", "steps", "recon", "score", "early")
+    """One line per trial: state, β, latent size, steps, last recon, last score with the
+    active units beside it (a collapsed model shows 0), early stop."""
+    header = (
+        "trial",
+        "state",
+        "beta",
+        "beta_norm",
+        "latent",
+        "steps",
+        "recon",
+        "score",
+        "active",
+        "early",
+    )
     lines = [header]
     for t in summary.trials:
         steps = f"{t['steps_done'] or 0}/{t['steps']}"
@@ -69,6 +85,7 @@ def status_table(summary: SweepSummary) -> str:
                 steps,
                 _number(t["last_recon"], 5),
                 _number(t["last_score"], 3),
+                _active(t.get("last_active_units"), t["latent_size"]),
                 "yes" if t["stopped_early"] else "no",
             )
         )

@@ -274,7 +274,11 @@ class SweepWriter:
         if score is not None:
             if row["step"] >= self._score_step.get(trial_id, 0):
                 self._score_step[trial_id] = row["step"]
-                changes.update(last_score=score, last_score_protocol=row["score_protocol"])
+                changes.update(
+                    last_score=score,
+                    last_score_protocol=row["score_protocol"],
+                    last_active_units=row.get("active_units"),
+                )
             best = summary.get("best_score")
             if best is None or score > best:
                 changes.update(best_score=score, best_score_step=row["step"])

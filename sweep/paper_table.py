@@ -1,7 +1,11 @@
-"""The paper's table beside ours: compute baseline rows over seeds, and format them.
+"""The paper's table beside ours: compute its rows over seeds, and format them.
 
-Rows are plain dicts with the columns of sweep.store.schema.BASELINES_SCHEMA (scores in
-percent), so that the CLI writes them and anything else can print or plot them.
+It sits above metrics/ and trainables/ (metrics/ imports neither): the reference rows are
+metrics.baselines' encode functions, the "VAE untrained" row is a trainables model at its
+initialisation, and the trained rows train a model with trainables.train and take its
+final score. Rows are plain dicts with the columns of sweep.store.schema.BASELINES_SCHEMA
+(scores in percent, active units per seed), so that the CLI writes them and anything
+else can print or plot them.
 """
 
 from __future__ import annotations
@@ -12,8 +16,18 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from metrics import baselines, higgins
+from trainables import scoring
 
 Progress = Callable[[str], None]
+
+
+def untrained_vae(sim, seed: int, architecture: str = "mlp", latent_size: int = 10):
+    """The "VAE untrained" row: the encoder means of a freshly initialised β-VAE."""
+    return scoring.untrained_encoder(sim, seed, architecture, latent_size)
+
+
+# The rows computed by scoring an encode function, by the paper's model name.
+BUILDERS: dict[str, Callable[..., Any]] = {**baselines.BUILDERS, "VAE untrained": untrained_vae}
 
 
 def compute_row(
@@ -25,18 +39,22 @@ def compute_row(
     progress: Progress | None = None,
 ) -> dict[str, Any]:
     """One row: `model`'s encoder built and scored afresh for every seed."""
-    build = baselines.BUILDERS[model]
-    scores, description = [], None
+    build = BUILDERS[model]
+    scores, units, description = [], [], None
     for seed in seeds:
         started = time.perf_counter()
         encode = build(sim, seed, **(build_options or {}))
         result = higgins.score(sim, encode, **protocol, seed=seed)
         scores.append(100.0 * result["test_accuracy"])
+        units.append(result["active_units"])
         description = result["protocol"]
         if progress is not None:
             seconds = time.perf_counter() - started
-            progress(f"{model}, seed {seed}: {scores[-1]:.2f}% ({seconds:.1f} s)")
-    return _row(model, scores, description)
+            progress(
+                f"{model}, seed {seed}: {scores[-1]:.2f}%, active units {units[-1]} "
+                f"({seconds:.1f} s)"
+            )
+    return _row(model, scores, units, description)
 
 
 # The paper's trained rows, by β; trained by trainables.train on request (`steps` > 0).
@@ -57,12 +75,12 @@ def compute_trained_row(
     """One trained row: a 10-latent β-VAE trained `steps` steps per seed, then scored.
 
     The score is the training run's final report, which trainables.train computes with
-    this package's Higgins metric under `protocol_name` and the trial's seed. A seed whose
-    training diverges is left out of the row (and said so through `progress`).
+    the Higgins metric under `protocol_name` and the trial's seed. A seed whose training
+    diverges is left out of the row (and said so through `progress`).
     """
     from trainables import TrialConfig, train
 
-    scores, description = [], None
+    scores, units, description = [], [], None
     for seed in seeds:
         started = time.perf_counter()
         config = TrialConfig(
@@ -83,13 +101,19 @@ def compute_trained_row(
                 progress(f"{model}, seed {seed}: left out, {result.message} ({seconds:.1f} s)")
             continue
         scores.append(100.0 * result.metrics["score"])
+        units.append(result.metrics.get("active_units"))
         description = f"{result.metrics['score_protocol']}; trained {architecture} {steps} steps"
         if progress is not None:
-            progress(f"{model}, seed {seed}: {scores[-1]:.2f}% ({seconds:.1f} s)")
-    return _row(model, scores, description)
+            progress(
+                f"{model}, seed {seed}: {scores[-1]:.2f}%, active units {units[-1]}, "
+                f"kl {result.metrics['kl']:.2f} ({seconds:.1f} s)"
+            )
+    return _row(model, scores, units, description)
 
 
-def _row(model: str, scores: list[float], description: str | None) -> dict[str, Any]:
+def _row(
+    model: str, scores: list[float], units: list[int | None], description: str | None
+) -> dict[str, Any]:
     paper = baselines.paper_row(model)
     return {
         "model": model,
@@ -99,6 +123,7 @@ def _row(model: str, scores: list[float], description: str | None) -> dict[str, 
         "score_std": statistics.stdev(scores) if len(scores) > 1 else None,
         "seeds": len(scores),
         "scores": scores,
+        "active_units": units,
         "protocol": description,
     }
 
@@ -109,10 +134,16 @@ def _percent(mean: float | None, std: float | None) -> str:
     return f"{mean:.2f}" if std is None else f"{mean:.2f} ± {std:.2f}"
 
 
+def _units(row: dict[str, Any] | None) -> str:
+    if row is None or not row.get("active_units"):
+        return ""
+    return ",".join("—" if u is None else str(u) for u in row["active_units"])
+
+
 def format_table(rows: Sequence[dict[str, Any]], protocol_name: str) -> str:
     """The paper's rows in its order with ours beside them, then the protocols used."""
     ours = {row["model"]: row for row in rows}
-    header = ("model", "paper (%)", "ours (%)", "seeds", "protocol")
+    header = ("model", "paper (%)", "ours (%)", "seeds", "active units", "protocol")
     lines = []
     for paper in baselines.PAPER_TABLE:
         row = ours.get(paper.model)
@@ -122,6 +153,7 @@ def format_table(rows: Sequence[dict[str, Any]], protocol_name: str) -> str:
                 _percent(paper.score, paper.std),
                 "not computed" if row is None else _percent(row["score_mean"], row["score_std"]),
                 "" if row is None else str(row["seeds"]),
+                _units(row),
                 "" if row is None else protocol_name,
             )
         )
@@ -133,6 +165,7 @@ def format_table(rows: Sequence[dict[str, Any]], protocol_name: str) -> str:
                 "—",
                 _percent(row["score_mean"], row["score_std"]),
                 str(row["seeds"]),
+                _units(row),
                 protocol_name,
             )
         )
