@@ -87,6 +87,7 @@ def train(
     report: Any,
     checkpoint_dir: Path,
     resume_from: Path | None = None,
+    score_progress: Any = None,  # trainables.train's contract; its scores encode nothing
 ) -> None:
     """Report every report_every steps (and on scoring steps and the last), checkpoint
     every checkpoint_every steps, continue after `resume_from`'s step."""

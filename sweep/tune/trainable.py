@@ -93,7 +93,7 @@ def run_trial(config: dict[str, Any]) -> None:
 
 def run_with_tune(config: dict[str, Any], train: Callable[..., Any]) -> None:
     """Run `train` (trainables.train's contract: config, report, checkpoint_dir,
-    resume_from) under Ray Tune: reports and checkpoints go to Tune, a restored trial
+    resume_from, score_progress) under Ray Tune: reports and checkpoints go to Tune, a restored trial
     continues from Tune's checkpoint."""
     import ray
     from ray import tune
