@@ -72,7 +72,9 @@ def test_the_default_learning_rate_follows_the_optimizer(architecture, optimizer
 )
 def test_every_default_rate_trains_without_diverging(monkeypatch, architecture, optimizer):
     """Adagrad at 1e-2 made the conv model's loss non-finite by step 3."""
-    monkeypatch.setattr(scoring, "score", lambda *args, **kwargs: {"score": None})  # not examined here
+    monkeypatch.setattr(
+        scoring, "score", lambda *args, **kwargs: {"score": None}
+    )  # not examined here
     config = TrialConfig(
         architecture=architecture,
         optimizer=optimizer,
