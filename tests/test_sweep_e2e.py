@@ -151,7 +151,7 @@ def test_status_and_ls(first, capsys):
     assert main(["status", "demo", "--storage", str(first["storage"])]) == 0
     out = capsys.readouterr().out
     assert re.search(
-        r"^trial\s+state\s+beta\s+beta_norm\s+latent\s+steps\s+recon\s+score\s+early", out
+        r"^trial\s+state\s+beta\s+beta_norm\s+latent\s+steps\s+recon\s+score\s+active\s+early", out
     )
     assert len(out.strip().splitlines()) == 1 + 4 + 1
     assert re.search(r"stopped-early .* yes", out)

@@ -62,7 +62,7 @@ def test_the_trainable_installs_it_and_only_once():
 
     from sweep.tune import trainable
 
-    assert "quiet_stopped_worker()" in inspect.getsource(trainable.run_trial)
+    assert "quiet_stopped_worker()" in inspect.getsource(trainable.run_with_tune)
     before = sys.unraisablehook
     try:
         trainable.quiet_stopped_worker()

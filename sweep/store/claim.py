@@ -159,7 +159,10 @@ class SweepClaim:
     def _make_parents(self, root: Path) -> None:
         missing = [p for p in (root, *root.parents) if not p.exists()]
         for directory in reversed(missing):
-            directory.mkdir()
+            try:
+                directory.mkdir()
+            except FileExistsError:  # another driver made it first: it is not ours to remove
+                continue
             self._created.append(directory)
 
     # -- an existing sweep --------------------------------------------------------------
