@@ -53,3 +53,17 @@ def ray_local(ray_tmpdir):
     ray.init(num_cpus=2, include_dashboard=False)
     yield ray
     ray.shutdown()
+
+
+@pytest.fixture(scope="module")
+def sim():
+    """The procedural simulator, one per test module."""
+    from simulators import DSprites
+
+    return DSprites()
+
+
+@pytest.fixture(scope="module")
+def images(sim):
+    """64 seeded dSprites images."""
+    return sim.render_index(sim.sample_index(64, sim.generator(11)))

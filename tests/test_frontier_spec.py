@@ -45,11 +45,16 @@ def test_bad_frontier_options_fail_before_ray(no_ray, tmp_path, capsys, args, me
     assert not (tmp_path / "s").exists()
 
 
-def test_active_units_is_refused_cleanly_where_trials_do_not_report_it(no_ray, tmp_path, capsys):
-    from sweep.store.schema import METRIC_COLUMNS
+def test_active_units_is_an_objective_and_refused_where_trials_do_not_report_it(
+    no_ray, tmp_path, capsys, monkeypatch
+):
+    import sweep.spec
 
-    if "active_units" in {f.name for f in METRIC_COLUMNS}:
-        pytest.skip("this betasweep's trials report active_units")
+    spec = make_spec(metric="recon,active_units")
+    assert spec.is_frontier and spec.modes == ("min", "max")
+    assert spec.tune_metrics == ("latest_recon", "latest_active_units")
+    older = [f for f in sweep.spec.METRIC_COLUMNS if f.name != "active_units"]
+    monkeypatch.setattr(sweep.spec, "METRIC_COLUMNS", older)  # a trainer without the column
     assert main(["run", "--storage", str(tmp_path), "--metric", "recon,active_units"]) == 2
     assert "do not report 'active_units'" in capsys.readouterr().err
 

@@ -8,17 +8,6 @@ import torch
 from sklearn.decomposition import PCA
 
 from metrics import baselines
-from simulators import DSprites
-
-
-@pytest.fixture(scope="module")
-def sim() -> DSprites:
-    return DSprites()
-
-
-@pytest.fixture(scope="module")
-def images(sim) -> torch.Tensor:
-    return sim.render_index(sim.sample_index(64, sim.generator(11)))
 
 
 def test_the_paper_table_is_the_reference_one():

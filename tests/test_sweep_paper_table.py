@@ -3,22 +3,10 @@ score with its active units, and the printed table."""
 
 from __future__ import annotations
 
-import pytest
 import torch
 
 from metrics import baselines, higgins
-from simulators import DSprites
 from sweep import paper_table
-
-
-@pytest.fixture(scope="module")
-def sim() -> DSprites:
-    return DSprites()
-
-
-@pytest.fixture(scope="module")
-def images(sim) -> torch.Tensor:
-    return sim.render_index(sim.sample_index(64, sim.generator(11)))
 
 
 def test_every_paper_row_we_can_build_is_a_paper_row():
