@@ -282,6 +282,44 @@ def timed(command: list[str]) -> tuple[float, float]:
     return wall, cpu
 
 
+def measure_readers(root: Path, sweep_dir: str, results: Path) -> tuple[list, list[tuple]]:
+    """Time what a user reads a sweep with: `sweep status` (in-process and as a process),
+    a duckdb group-by-trial query (3 runs) and `sweep report`; the query's groups too."""
+    import duckdb
+
+    start = time.perf_counter()
+    status_table(read_summary(sweep_dir, NAME))
+    status_inproc = time.perf_counter() - start
+    status_cli = timed(["sweep", "status", NAME, "--storage", str(root)])
+    duck = []
+    for _ in range(3):
+        start = time.perf_counter()
+        groups = duckdb.sql(query(results)).fetchall()
+        duck.append(time.perf_counter() - start)
+    report_s = timed(["sweep", "report", NAME, "--storage", str(root), "--no-traversals"])
+    rows = [
+        (
+            "sweep status: process wall (CPU) / in-process",
+            f"{status_cli[0]:.2f} s ({status_cli[1]:.2f} s CPU) / {status_inproc:.2f} s",
+        ),
+        ("duckdb group by trial (3 runs)", ", ".join(f"{d:.2f} s" for d in duck)),
+        (
+            "sweep report --no-traversals: process wall (CPU)",
+            f"{report_s[0]:.1f} s ({report_s[1]:.1f} s CPU)",
+        ),
+    ]
+    return groups, rows
+
+
+def print_table(rows: list[tuple]) -> None:
+    print(
+        f"\nbench/scale.py on {platform.node()} ({os.cpu_count()} CPUs): {' '.join(sys.argv[1:])}"
+    )
+    print("\n| measure | value |\n|---|---|")
+    for name, value in rows:
+        print(f"| {name} | {value} |")
+
+
 def reads_only(root: Path) -> None:
     """Readers and compaction on an existing bench sweep (e.g. one whose driver was killed
     before the end): before compaction, `sweep compact`, after it."""
@@ -294,18 +332,7 @@ def reads_only(root: Path) -> None:
     before = read_times(sweep_dir)
     compact = timed(["sweep", "compact", NAME, "--storage", str(root)])
     files_after = len(list(results.glob("*.parquet")))
-    start = time.perf_counter()
-    status_table(read_summary(sweep_dir, NAME))
-    status_inproc = time.perf_counter() - start
-    status_cli = timed(["sweep", "status", NAME, "--storage", str(root)])
-    import duckdb
-
-    duck = []
-    for _ in range(3):
-        start = time.perf_counter()
-        groups = duckdb.sql(query(results)).fetchall()
-        duck.append(time.perf_counter() - start)
-    report_s = timed(["sweep", "report", NAME, "--storage", str(root), "--no-traversals"])
+    groups, reader_rows = measure_readers(root, sweep_dir, results)
     after_keys = read_written_keys(sweep_dir)
     rows = [
         ("rows / distinct / trials", f"{len(keys):,} / {len(set(keys)):,} / {len(groups)}"),
@@ -313,22 +340,9 @@ def reads_only(root: Path) -> None:
         ("before compaction: in-process", before),
         ("sweep compact: process wall (CPU)", f"{compact[0]:.1f} s ({compact[1]:.1f} s CPU)"),
         ("result files after", f"{files_after}"),
-        (
-            "sweep status: process wall (CPU) / in-process",
-            f"{status_cli[0]:.2f} s ({status_cli[1]:.2f} s CPU) / {status_inproc:.2f} s",
-        ),
-        ("duckdb group by trial (3 runs)", ", ".join(f"{d:.2f} s" for d in duck)),
-        (
-            "sweep report --no-traversals: process wall (CPU)",
-            f"{report_s[0]:.1f} s ({report_s[1]:.1f} s CPU)",
-        ),
+        *reader_rows,
     ]
-    print(
-        f"\nbench/scale.py on {platform.node()} ({os.cpu_count()} CPUs): {' '.join(sys.argv[1:])}"
-    )
-    print("\n| measure | value |\n|---|---|")
-    for name, value in rows:
-        print(f"| {name} | {value} |")
+    print_table(rows)
     same = sorted(keys) == sorted(after_keys) and len(keys) == len(set(keys))
     print(f"\nsame rows before and after compaction, none twice: {'yes' if same else 'NO'}")
     if not same:
@@ -374,20 +388,7 @@ def main() -> None:
     files_after = len(compaction.live_parts(str(results)))
     all_files = len(list(results.glob("*.parquet")))
 
-    start = time.perf_counter()
-    summary = read_summary(sweep_dir, NAME)
-    status_table(summary)
-    status_inproc = time.perf_counter() - start
-    status_cli = timed(["sweep", "status", NAME, "--storage", str(root)])
-
-    import duckdb
-
-    duck = []
-    for _ in range(3):
-        start = time.perf_counter()
-        groups = duckdb.sql(query(results)).fetchall()
-        duck.append(time.perf_counter() - start)
-    report_s = timed(["sweep", "report", NAME, "--storage", str(root), "--no-traversals"])
+    groups, reader_rows = measure_readers(root, sweep_dir, results)
 
     checkpoints = [
         len(list(d.glob("checkpoint_*"))) for d in Path(sweep_dir, "tune").glob("*") if d.is_dir()
@@ -417,22 +418,9 @@ def main() -> None:
             "Tune experiment state",
             f"{state_kb:.0f} KB ({state_kb / max(1, args.trials):.1f} KB per trial)",
         ),
-        (
-            "sweep status: process wall (CPU) / in-process",
-            f"{status_cli[0]:.2f} s ({status_cli[1]:.2f} s CPU) / {status_inproc:.2f} s",
-        ),
-        ("duckdb group by trial (3 runs)", ", ".join(f"{d:.2f} s" for d in duck)),
-        (
-            "sweep report --no-traversals: process wall (CPU)",
-            f"{report_s[0]:.1f} s ({report_s[1]:.1f} s CPU)",
-        ),
+        *reader_rows,
     ]
-    print(
-        f"\nbench/scale.py on {platform.node()} ({os.cpu_count()} CPUs): {' '.join(sys.argv[1:])}"
-    )
-    print("\n| measure | value |\n|---|---|")
-    for name, value in rows:
-        print(f"| {name} | {value} |")
+    print_table(rows)
     ok = len(keys) == distinct == want and len(groups) == args.trials
     print(f"\nno row lost or duplicated: {'yes' if ok else 'NO'}; sweep at {root}")
     if not args.keep:
