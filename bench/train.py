@@ -162,7 +162,7 @@ def loss_check(
         for _ in range(10):
             for _ in range(config.steps // 10):
                 stepper.step()
-            tenths.append(stepper.drain().means[0])
+            tenths.append(stepper.drain().terms["loss"])
         reference = reference or tenths[-1]
         shown = " ".join(f"{loss:.1f}" for loss in tenths)
         print(f"| {name} ({speed.describe()}) | {shown} | {tenths[-1] / reference - 1:+.2%} |")

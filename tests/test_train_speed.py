@@ -38,7 +38,7 @@ def _first_losses(speed: Speed, steps: int = 3) -> list[float]:
     losses = []
     for _ in range(steps):
         stepper.step()
-        losses.append(stepper.drain().means[0])
+        losses.append(stepper.drain().terms["loss"])
     return losses
 
 

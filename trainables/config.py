@@ -14,6 +14,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 INPUT_SIZE = 64 * 64
+# What a trial trains (trainables.families). DC-IGN and InfoGAN are the paper's comparison
+# models: neither reads β, β_norm or the objective (they are null in their configs).
+MODELS = ("beta-vae", "dcign", "infogan")
 ARCHITECTURES = ("mlp", "conv")
 OBJECTIVES = ("beta", "capacity")
 OPTIMIZERS = ("adam", "adagrad")
@@ -35,6 +38,12 @@ DEFAULT_LEARNING_RATE = {
 # 100,000-step ramp would leave a 1,000-step trial at C = 0.25 nats, its KL pinned near 0.
 CAPACITY_RAMP_FRACTION = 0.5
 DEFAULT_BETA = 4.0
+# DC-IGN has one latent group per dSprites factor (5); InfoGAN's codes are a 3-way
+# categorical code for shape (its 3 class probabilities) plus at least one continuous code.
+MIN_LATENT_SIZE = {"dcign": 5, "infogan": 4}
+# InfoGAN (Chen et al. 2016): Adam with β1 = 0.5 at 2e-4 for the discriminator and Q head
+# (the trial's learning_rate) and 5 times that, 1e-3, for the generator.
+INFOGAN_LEARNING_RATE = 2e-4
 
 
 class ConfigError(ValueError):
@@ -56,13 +65,21 @@ def norm_to_beta(beta_norm: float, latent_size: int) -> float:
 
 @dataclass(frozen=True)
 class TrialConfig:
+    model: str = _field(
+        "beta-vae",
+        "beta-vae; dcign (Kulkarni et al.: batches vary one factor, the other factors' latent "
+        "groups are clamped; trains the VAE bound) or infogan (Chen et al.: generator, "
+        "discriminator and Q head; conv only). Neither reads β or the objective.",
+    )
     beta: float | None = _field(None, "β, the KL weight (β = 1 is the plain VAE).", searchable=True)
     beta_norm: float | None = _field(
         None, "Normalised β = β·M/4096; give β or β_norm, the other is derived.", searchable=True
     )
     latent_size: int = _field(10, "Latent size M.", searchable=True, aliases=("--latent",))
     architecture: str = _field("conv", "mlp (the paper's dSprites model) or conv (Burgess et al.).")
-    objective: str = _field("beta", "beta: recon + β·KL; capacity: recon + γ·|KL − C|.")
+    objective: str | None = _field(
+        "beta", "beta: recon + β·KL; capacity: recon + γ·|KL − C| (model beta-vae only)."
+    )
     gamma: float = _field(1000.0, "γ of the capacity objective.")
     capacity_max: float = _field(25.0, "C_max (nats) of the capacity objective.")
     capacity_steps: int | None = _field(
@@ -96,15 +113,42 @@ class TrialConfig:
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__  # frozen: derived values are filled in once, here
+        _check_choice("model", self.model, MODELS)
         _check_choice("architecture", self.architecture, ARCHITECTURES)
-        _check_choice("objective", self.objective, OBJECTIVES)
-        _check_int("latent_size", self.latent_size, 1)
+        _check_int("latent_size", self.latent_size, MIN_LATENT_SIZE.get(self.model, 1))
+        if self.model == "beta-vae":
+            _check_choice("objective", self.objective, OBJECTIVES)
+            self._resolve_beta()
+        else:
+            self._resolve_comparison_model()
         if self.optimizer is None:
-            set_(self, "optimizer", DEFAULT_OPTIMIZER[self.architecture])
+            set_(self, "optimizer", _default_optimizer(self.model, self.architecture))
         _check_choice("optimizer", self.optimizer, OPTIMIZERS)
         if self.learning_rate is None:
-            set_(self, "learning_rate", DEFAULT_LEARNING_RATE[self.architecture, self.optimizer])
+            set_(
+                self,
+                "learning_rate",
+                _default_learning_rate(self.model, self.architecture, self.optimizer),
+            )
         set_(self, "learning_rate", _positive("learning_rate", self.learning_rate))
+        for name in ("gamma", "capacity_max"):
+            set_(self, name, _positive(name, getattr(self, name), allow_zero=True))
+        _check_int("batch_size", self.batch_size, 2)
+        _check_int("steps", self.steps, 1)
+        if self.capacity_steps is None:  # resolved once, so files and checkpoints say it
+            set_(self, "capacity_steps", max(1, round(CAPACITY_RAMP_FRACTION * self.steps)))
+        _check_int("capacity_steps", self.capacity_steps, 1)
+        _check_int("seed", self.seed, 0)
+        _check_int("report_every", self.report_every, 1)
+        _check_int("score_every", self.score_every, 0)
+        _check_int("score_growth", self.score_growth, 1)
+        _check_int("checkpoint_every", self.checkpoint_every, 1)
+        _check_device(self.device)
+        _check_protocol("loop_score_protocol", self.loop_score_protocol)
+        _check_protocol("final_score_protocol", self.final_score_protocol)
+
+    def _resolve_beta(self) -> None:
+        """β and β_norm = β·M/4096: either given (or the default β), the other derived."""
         beta, beta_norm = self.beta, self.beta_norm
         if beta is None and beta_norm is None:
             beta = DEFAULT_BETA
@@ -122,23 +166,30 @@ class TrialConfig:
         else:
             beta_norm = _positive("beta_norm", beta_norm)
             beta = norm_to_beta(beta_norm, self.latent_size)
-        set_(self, "beta", beta)
-        set_(self, "beta_norm", beta_norm)
-        for name in ("gamma", "capacity_max"):
-            set_(self, name, _positive(name, getattr(self, name), allow_zero=True))
-        _check_int("batch_size", self.batch_size, 2)
-        _check_int("steps", self.steps, 1)
-        if self.capacity_steps is None:  # resolved once, so files and checkpoints say it
-            set_(self, "capacity_steps", max(1, round(CAPACITY_RAMP_FRACTION * self.steps)))
-        _check_int("capacity_steps", self.capacity_steps, 1)
-        _check_int("seed", self.seed, 0)
-        _check_int("report_every", self.report_every, 1)
-        _check_int("score_every", self.score_every, 0)
-        _check_int("score_growth", self.score_growth, 1)
-        _check_int("checkpoint_every", self.checkpoint_every, 1)
-        _check_device(self.device)
-        _check_protocol("loop_score_protocol", self.loop_score_protocol)
-        _check_protocol("final_score_protocol", self.final_score_protocol)
+        object.__setattr__(self, "beta", beta)
+        object.__setattr__(self, "beta_norm", beta_norm)
+
+    def _resolve_comparison_model(self) -> None:
+        """DC-IGN and InfoGAN read neither β nor the objective: a value given for either is
+        refused rather than silently ignored, and both are null in the trial's files."""
+        for name in ("beta", "beta_norm"):
+            if getattr(self, name) is not None:
+                raise ConfigError(f"{name} is not used by model {self.model}: leave it out")
+        if self.objective not in (None, "beta"):  # "beta" is the field's default
+            raise ConfigError(
+                f"objective {self.objective!r} is not used by model {self.model}: leave it out"
+            )
+        object.__setattr__(self, "objective", None)
+        if self.model == "infogan":
+            if self.architecture != "conv":
+                raise ConfigError(
+                    "model infogan has the conv architecture only (its generator and "
+                    "discriminator mirror the conv VAE's decoder and encoder)"
+                )
+            if self.optimizer not in (None, "adam"):
+                raise ConfigError(
+                    f"model infogan trains with adam (Chen et al.); got {self.optimizer!r}"
+                )
 
     def replace(self, **changes: Any) -> TrialConfig:
         """A copy with `changes`; changing β (or M) re-derives β_norm, and the reverse."""
@@ -182,6 +233,16 @@ class TrialConfig:
         import torch
 
         return "cuda" if torch.cuda.is_available() else "cpu"
+
+
+def _default_optimizer(model: str, architecture: str) -> str:
+    return "adam" if model == "infogan" else DEFAULT_OPTIMIZER[architecture]
+
+
+def _default_learning_rate(model: str, architecture: str, optimizer: str) -> float:
+    if model == "infogan":
+        return INFOGAN_LEARNING_RATE
+    return DEFAULT_LEARNING_RATE[architecture, optimizer]
 
 
 def config_fields() -> tuple[dataclasses.Field, ...]:

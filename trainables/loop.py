@@ -21,10 +21,10 @@ import torch
 from simulators.factors import resolve_device
 from trainables import checkpoint, data, scoring
 from trainables.config import ConfigError, TrialConfig
-from trainables.models import build_model
+from trainables.families import family
 from trainables.objectives import capacity_at
 from trainables.speed import Speed
-from trainables.step import KL, LOSS, PER_LATENT, RECON, Interval, Stepper, make_optimizer
+from trainables.step import Interval
 
 Report = Callable[[dict[str, Any], Path | None], None]
 
@@ -67,17 +67,18 @@ def train(
         start = state["step"]
     sim = data.simulator(str(device), config.npz, _should_materialize(config, device, start))
 
-    model = build_model(config, device=device)
+    kind = family(config)
+    model = kind.build(config, device=device)
     if speed.channels_last:
         model = model.to(memory_format=torch.channels_last)
-    optimizer = make_optimizer(config, model, speed)
-    batches = data.Batches(sim, config.batch_size, config.latent_size, config.seed)
+    optimizer = kind.optimizer(config, model, speed)
+    batches = kind.batches(sim, config)
     if state is not None:
         model.load_state_dict(state["model"])
         optimizer.load_state_dict(state["optimizer"])
         batches.restore(state["rng"]["batches"])
     model.train()
-    stepper = Stepper(config, model, optimizer, batches, speed, step=start)
+    stepper = kind.stepper(config, model, optimizer, batches, speed, start)
 
     metrics: dict[str, Any] | None = None
     written: Path | None = None  # the newest checkpoint this call wrote
@@ -164,7 +165,7 @@ def _is_report_step(config: TrialConfig, step: int, checkpoints: bool) -> bool:
 def _metrics(
     config: TrialConfig, step: int, interval: Interval, images_per_s: float
 ) -> dict[str, Any]:
-    return _row(config, step, interval.means, images_per_s, diverged=False)
+    return _row(config, step, interval.terms, interval.kl_per_latent, images_per_s, diverged=False)
 
 
 def _diverged_metrics(
@@ -173,34 +174,43 @@ def _diverged_metrics(
     """The report of a diverged trial: the first non-finite step's values, NaN/inf as None."""
     step = interval.first_bad_step
     assert step is not None
-    values = [v if math.isfinite(v) else None for v in interval.bad_values]
-    shown = ", ".join(
-        f"{name}={interval.bad_values[i]:.4g}" for name, i in (("recon", RECON), ("kl", KL))
-    )
+
+    def finite(v: float) -> float | None:
+        return v if math.isfinite(v) else None
+
+    terms = {k: finite(v) for k, v in interval.bad_terms.items()}
+    per_latent = interval.bad_kl_per_latent
+    shown = ", ".join(f"{name}={value:.4g}" for name, value in interval.bad_terms.items())
+    what = f"β={config.beta:g}, " if config.beta is not None else f"{config.model}, "
     message = (
-        f"diverged: non-finite loss at step {step} ({shown}; β={config.beta:g}, "
+        f"diverged: non-finite loss at step {step} ({shown}; {what}"
         f"{config.optimizer} lr={config.learning_rate:g}); try a lower learning rate"
     )
-    return {**_row(config, step, values, images_per_s, diverged=True), "message": message}
+    per_latent = None if per_latent is None else [finite(v) for v in per_latent]
+    row = _row(config, step, terms, per_latent, images_per_s, diverged=True)
+    return {**row, "message": message}
 
 
 def _row(
     config: TrialConfig,
     step: int,
-    values: list[float | None],
+    terms: dict[str, float | None],
+    kl_per_latent: list[float] | None,
     images_per_s: float,
     *,
     diverged: bool,
 ) -> dict[str, Any]:
-    """A report's metrics from the loss terms (loss, recon, kl, kl per latent) of `step`."""
-    recon, kl = values[RECON], values[KL]
+    """A report's metrics from a family's loss terms at `step` (trainables.step.Interval)."""
+    recon, kl = terms.get("recon"), terms.get("kl")
+    own = {k: v for k, v in terms.items() if k not in ("loss", "recon", "kl")}
     return {
         "step": step,
         "recon": recon,
         "kl": kl,
-        "kl_per_latent": values[PER_LATENT:],
+        "kl_per_latent": kl_per_latent,
         "elbo": None if recon is None or kl is None else -(recon + kl),
-        "loss": values[LOSS],
+        "loss": terms.get("loss"),
+        "losses": own or None,
         "capacity": capacity_at(config, step) if config.objective == "capacity" else None,
         "score": None,
         "score_train": None,

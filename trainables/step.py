@@ -15,11 +15,14 @@ from torch import nn
 
 from trainables.config import TrialConfig
 from trainables.data import Batches
+from trainables.families import Family
+from trainables.models import build_model
 from trainables.objectives import capacity_at, objective
 from trainables.speed import Speed
 
 # Layout of the per-step statistics vector: loss, recon, kl, then KL per latent.
-LOSS, RECON, KL, PER_LATENT = 0, 1, 2, 3
+TERMS = ("loss", "recon", "kl")
+PER_LATENT = len(TERMS)
 
 
 def make_optimizer(config: TrialConfig, model: nn.Module, speed: Speed) -> torch.optim.Optimizer:
@@ -34,12 +37,36 @@ def make_optimizer(config: TrialConfig, model: nn.Module, speed: Speed) -> torch
 
 @dataclass
 class Interval:
-    """What the steps since the last drain did, read back to the host."""
+    """What the steps since the last drain did, read back to the host: the contract between
+    every model family's stepper and the training loop (trainables.families)."""
 
     steps: int
-    means: list[float]  # loss, recon, kl, kl per latent: means over the interval
+    # Means over the interval of the family's loss terms by name: always "loss" (what the
+    # family minimises; the generator's objective for a GAN), "recon" and "kl" where the
+    # model has them (the loop derives the ELBO from those two), any others the family's own.
+    terms: dict[str, float]
+    kl_per_latent: list[float] | None  # KL per latent (interval means), VAEs only
     first_bad_step: int | None  # first step whose loss terms were not finite
-    bad_values: list[float]  # the loss terms of that step
+    bad_terms: dict[str, float]  # the loss terms of that step (empty if none)
+    bad_kl_per_latent: list[float] | None = None  # and its KL per latent (VAEs)
+
+
+def interval_of(
+    names: tuple[str, ...], steps: int, sums: list[float], first_bad: int, bad: list[float]
+) -> Interval:
+    """An Interval from a stepper's device statistics read back as lists: the first
+    len(names) entries are the named terms, any further ones the KL per latent."""
+    n = max(steps, 1)
+    means = [value / n for value in sums]
+    width = len(names)
+    return Interval(
+        steps=steps,
+        terms=dict(zip(names, means[:width], strict=True)),
+        kl_per_latent=means[width:] or None,
+        first_bad_step=first_bad if first_bad >= 0 else None,
+        bad_terms=dict(zip(names, bad[:width], strict=True)) if first_bad >= 0 else {},
+        bad_kl_per_latent=(bad[width:] or None) if first_bad >= 0 else None,
+    )
 
 
 class Stepper:
@@ -113,15 +140,20 @@ class Stepper:
 
     def drain(self) -> Interval:
         """Read the interval's statistics (one synchronisation) and start a new interval."""
-        n = max(self.steps_in_interval, 1)
-        means = (self.sums / n).tolist()
-        first_bad = int(self.first_bad)
-        interval = Interval(
-            steps=self.steps_in_interval,
-            means=means,
-            first_bad_step=first_bad if first_bad >= 0 else None,
-            bad_values=self.bad_values.tolist() if first_bad >= 0 else [],
+        interval = interval_of(
+            TERMS,
+            self.steps_in_interval,
+            self.sums.tolist(),
+            int(self.first_bad),
+            self.bad_values.tolist(),
         )
         self.sums.zero_()
         self.steps_in_interval = 0
         return interval
+
+
+def _batches(sim, config: TrialConfig) -> Batches:
+    return Batches(sim, config.batch_size, config.latent_size, config.seed)
+
+
+FAMILY = Family(build=build_model, optimizer=make_optimizer, batches=_batches, stepper=Stepper)

@@ -45,6 +45,9 @@ METRIC_COLUMNS = [
     pa.field("kl_per_latent", pa.list_(pa.float64())),
     pa.field("elbo", pa.float64()),  # −(recon + kl), per image (nats)
     pa.field("loss", pa.float64()),  # the objective being minimised
+    # The model family's own loss terms besides loss/recon/kl (DC-IGN's invariance term,
+    # InfoGAN's discriminator, generator and information terms); null for the β-VAE.
+    pa.field("losses", pa.map_(pa.string(), pa.float64())),
     pa.field("capacity", pa.float64(), metadata={b"description": CAPACITY_DESCRIPTION.encode()}),
     pa.field("score", pa.float64()),  # Higgins test accuracy measured at this step, else null
     pa.field("score_train", pa.float64()),
