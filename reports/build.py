@@ -135,6 +135,9 @@ def _load_models(sweep: Sweep, best: list[Trial]) -> tuple[dict[str, Any], list[
         if not trial.checkpoint_path:
             notes.append(f"Trial {trial.trial_id} has no checkpoint yet: no traversal drawn.")
             continue
+        if trial.model == "infogan":  # a GAN has no encoder-decoder round trip to traverse
+            notes.append(f"Trial {trial.trial_id} is an InfoGAN: no latent traversal drawn.")
+            continue
         path = resolve_checkpoint(trial.checkpoint_path, sweep.directory, trial.trial_id)
         models[trial.trial_id] = load_trial_model(path, trial.trial_id, trial.latent_size)
     return models, notes

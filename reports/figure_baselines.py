@@ -7,6 +7,7 @@ from typing import Any
 from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
+from reports.searched import searched_axis
 from reports.selection import score_kind
 from reports.style import LITERAL, new_figure, wrap
 from reports.sweepdata import Trial
@@ -41,7 +42,8 @@ def baselines_figure(name: str, baselines: list[dict[str, Any]], best: list[Tria
         ax.barh(y, 100 * trial.score, color="tab:blue")
         _value(ax, y, 100 * trial.score, 100 * trial.score)
         labels.append(
-            f"#{rank} β = {trial.beta:.3g}, M = {trial.latent_size} ({score_kind(trial)})"
+            f"#{rank} {searched_axis([trial]).describe(trial)}, M = {trial.latent_size} "
+            f"({score_kind(trial)})"
         )
         y += 1
     ax.set_yticks(range(rows), labels, **LITERAL)

@@ -23,7 +23,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 
 from reports.rungs import Rungs
-from reports.searched import searched_axis
+from reports.searched import SearchedAxis, searched_axis
 from reports.selection import protocol_lines
 from reports.style import (
     LITERAL,
@@ -45,19 +45,19 @@ RUNG_COLOR = "0.45"
 DIVERGED_COLOR = "red"
 
 
-def sample_trials(trials: list[Trial]) -> tuple[list[Trial], str]:
+def sample_trials(trials: list[Trial], axis: SearchedAxis) -> tuple[list[Trial], str]:
     """The trials to draw and how they were chosen (empty text: all of them)."""
     if len(trials) <= MAX_CURVES:
         return trials, ""
     chosen = [t for t in trials if t.can_be_chosen]
     best = sorted(chosen, key=lambda t: (-(t.score or 0.0), t.trial_id))[:BEST_CURVES]
-    rest = sorted((t for t in trials if t not in best), key=lambda t: (t.beta, t.trial_id))
+    rest = sorted((t for t in trials if t not in best), key=lambda t: (axis.colour(t), t.trial_id))
     spread = MAX_CURVES - len(best)
     picks = np.unique(np.linspace(0, len(rest) - 1, spread).round().astype(int))
     shown = sorted([*best, *(rest[i] for i in picks)], key=lambda t: t.trial_id)
     how = (
         f"{len(shown)} of {len(trials)} trials drawn (a sample): the {len(best)} best-scoring "
-        f"and {len(picks)} spread evenly over β"
+        f"and {len(picks)} spread evenly over {axis.colour_label.split(' (')[0]}"
     )
     return shown, how
 
@@ -71,14 +71,14 @@ def _thin(count: int) -> np.ndarray:
 
 def curves_figure(name: str, trials: list[Trial], rungs: Rungs, protocol: str | None) -> Figure:
     total = len(trials)
-    trials, sampled = sample_trials(trials)
+    axis = searched_axis(trials)  # colour by what the sweep searched: β, C_max or M
+    trials, sampled = sample_trials(trials, axis)
     figure = new_figure(*SIZE)
     grid = figure.add_gridspec(3, 1, height_ratios=(4, 4, 1))
     score_ax = figure.add_subplot(grid[0])
     recon_ax = figure.add_subplot(grid[1], sharex=score_ax)
     notes = figure.add_subplot(grid[2])
     notes.axis("off")
-    axis = searched_axis(trials)  # colour by what the sweep searched: β, or C_max
     norm, cmap = beta_colors(axis.colour(t) for t in trials)
     alpha = 0.9 if len(trials) <= 12 else 0.55
     for trial in trials:

@@ -200,7 +200,7 @@ def _baseline_table(sweep: Sweep, best: list[Trial]) -> str:
             "</tr>"
         )
     for rank, t in enumerate(best, start=1):
-        label = f"best trial #{rank}: {t.trial_id} (β = {t.beta:.4g}, M = {t.latent_size})"
+        label = f"best trial #{rank}: {t.trial_id} ({searched_axis([t]).describe(t)}, M = {t.latent_size})"
         rows.append(
             '<tr class="frontier">'
             f"<td>{_e(label)}</td><td></td>"

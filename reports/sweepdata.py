@@ -34,6 +34,7 @@ LOCK_FILE = ".driver.lock"  # sweep.store.claim.LOCK_FILE: held while a driver r
 
 _RESULT_COLUMNS = [
     "trial_id",
+    "model",
     "beta",
     "beta_norm",
     "objective",
@@ -67,8 +68,8 @@ class Curve:
 class Trial:
     trial_id: str
     status: str  # one of sweep.store.schema.TRIAL_STATUSES
-    beta: float
-    beta_norm: float
+    beta: float | None  # None for DC-IGN and InfoGAN, which read no β
+    beta_norm: float | None
     latent_size: int
     steps: int | None  # planned training steps (TrialConfig.steps)
     steps_done: int | None
@@ -84,7 +85,8 @@ class Trial:
     message: str | None
     curve: Curve
     scores: tuple[Score, ...] = ()  # the latest score under each protocol, any order
-    objective: str = "beta"  # the capacity objective searches C_max (and γ), not β
+    objective: str | None = "beta"  # the capacity objective searches C_max (and γ), not β
+    model: str = "beta-vae"  # DC-IGN and InfoGAN searched over their latent size only
     capacity_max: float | None = None
     gamma: float | None = None
 
@@ -197,6 +199,8 @@ def _read_baselines(
 def _summarise(trial_rows: list[dict[str, Any]], results: pa.Table) -> list[Trial]:
     if "active_units" not in results.column_names:  # written before the column existed
         results = results.append_column("active_units", pa.nulls(results.num_rows, pa.int64()))
+    if "model" not in results.column_names:  # written before other models existed
+        results = results.append_column("model", pa.array(["beta-vae"] * results.num_rows))
     columns = results.select(_RESULT_COLUMNS).to_pydict()
     # KL lists stay in Arrow: only each trial's latest one is ever converted.
     columns["kl_per_latent"] = results.column("kl_per_latent")
@@ -225,7 +229,8 @@ def _trial(
     source = row if row is not None else _config_of_results(columns, rows)
     beta, beta_norm = source.get("beta"), source.get("beta_norm")
     latent_size = source.get("latent_size")
-    if beta is None or beta_norm is None or latent_size is None:
+    model = source.get("model") or "beta-vae"
+    if latent_size is None or (model == "beta-vae" and (beta is None or beta_norm is None)):
         fail(f"trial {trial_id}: beta, beta_norm or latent_size is missing from its config")
     status = row["status"] if row is not None else "running"
     if status not in TRIAL_STATUSES:
@@ -249,8 +254,8 @@ def _trial(
     return Trial(
         trial_id=trial_id,
         status=status,
-        beta=float(beta),
-        beta_norm=float(beta_norm),
+        beta=_float_or_none(beta),
+        beta_norm=_float_or_none(beta_norm),
         latent_size=int(latent_size),
         steps=None if steps is None else int(steps),
         steps_done=steps_done,
@@ -266,7 +271,8 @@ def _trial(
         message=message,
         curve=curve,
         scores=_latest_scores(columns, rows, curve),
-        objective=source.get("objective") or "beta",
+        objective=source.get("objective") or ("beta" if model == "beta-vae" else None),
+        model=model,
         capacity_max=_float_or_none(source.get("capacity_max")),
         gamma=_float_or_none(source.get("gamma")),
     )
@@ -295,7 +301,16 @@ def _latest_scores(columns: dict[str, list], rows: list[int], curve: Curve) -> t
 
 def _config_of_results(columns: dict[str, Any], rows: list[int]) -> dict[str, Any]:
     """The config columns of a trial known only from its results (not yet in trials.parquet)."""
-    keys = ("beta", "beta_norm", "latent_size", "steps", "objective", "capacity_max", "gamma")
+    keys = (
+        "model",
+        "beta",
+        "beta_norm",
+        "latent_size",
+        "steps",
+        "objective",
+        "capacity_max",
+        "gamma",
+    )
     return {k: columns[k][rows[0]] for k in keys}
 
 

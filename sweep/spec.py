@@ -31,6 +31,8 @@ METRICS = {"score": "max", "recon": "min", "elbo": "max"}  # what ASHA (and Optu
 # that column exists).
 OBJECTIVES = {**METRICS, "kl": "min", "active_units": "max"}
 FRONTIER_SIZES = (2, 3)
+# Objectives only a VAE reports (InfoGAN has no reconstruction or KL).
+_VAE_ONLY_OBJECTIVES = ("recon", "elbo", "kl")
 # The key reported to Tune for each metric (sweep.tune.trainable.tune_payload). The score
 # is measured only every score_every steps, so Tune gets the latest measured one carried
 # forward (NaN before the first); the Parquet files keep the true per-step `score`, null
@@ -136,6 +138,10 @@ class SweepSpec:
         return self.trial.get("objective", "beta")
 
     @property
+    def model(self) -> str:
+        return self.trial.get("model", "beta-vae")
+
+    @property
     def searched(self) -> str:
         """The TrialConfig field β is searched in: "beta" or "beta_norm"."""
         return "beta" if self.beta is not None else "beta_norm"
@@ -150,7 +156,10 @@ class SweepSpec:
     def domains(self) -> dict[str, Domain]:
         """The TrialConfig fields the search draws besides the latent size, with their
         domains: β (or β_norm) for the beta objective; C_max, and γ when given, for the
-        capacity objective (which does not read β)."""
+        capacity objective (which does not read β); nothing for DC-IGN and InfoGAN, whose
+        sweeps search the latent size (and seeds, with --search grid --samples N)."""
+        if self.model != "beta-vae":
+            return {}
         if self.objective == "capacity":
             searched = {"capacity_max": self.capacity_max, "gamma": self.gamma}
             return {name: domain for name, domain in searched.items() if domain is not None}
@@ -307,6 +316,20 @@ def _check_objective_domains(spec: SweepSpec) -> None:
     capacity_given = [
         o for o, d in (("--capacity-max", spec.capacity_max), ("--gamma", spec.gamma)) if d
     ]
+    if spec.model != "beta-vae":
+        given = beta_given + capacity_given
+        if given:
+            fail(
+                f"{given[0]}: model {spec.model} does not use it; a {spec.model} sweep "
+                "searches --latent (and seeds: --search grid --samples N)"
+            )
+        unreported = [o for o in spec.objectives if o in _VAE_ONLY_OBJECTIVES]
+        if spec.model == "infogan" and unreported:
+            fail(
+                f"--metric {spec.metric}: model infogan has no {unreported[0]} (it is not a "
+                "VAE); optimise score or active_units"
+            )
+        return
     if spec.objective == "capacity":
         if beta_given:
             fail(

@@ -79,7 +79,7 @@ def test_trained_rows_train_then_score_with_the_chosen_protocol(tmp_path, capsys
     assert row["model"] == "VAE (β = 1)" and row["paper_score"] == 61.58
     assert row["seeds"] == 1 and 0 <= row["scores"][0] <= 100
     assert row["protocol"].startswith("higgins L=8 train=300 test=200")
-    assert row["protocol"].endswith("; trained mlp 3 steps")
+    assert row["protocol"].endswith("; trained beta-vae mlp 3 steps")
     printed = capsys.readouterr().out
     assert re.search(
         r"^VAE \(β = 1\)\s+61\.58 ± 0\.50\s+\d+\.\d\d\s+1\s+\d+\s+tiny$", printed, re.M

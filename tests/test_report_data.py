@@ -269,17 +269,18 @@ def test_a_damaged_sweep_json(tmp_path, known):
 
 def test_curves_of_many_trials_are_a_named_sample_with_the_best(tmp_path):
     from reports.figure_curves import BEST_CURVES, MAX_CURVES, sample_trials
+    from reports.searched import BETA_NORM
 
     many = [
         SyntheticTrial(f"t{i:04d}", 1.0 + i % 250, 10, recon=30.0 + i % 7, score=(i % 500) / 500)
         for i in range(1000)
     ]
     sweep = load_sweep(write_sweep(tmp_path / "big", many, parts=1), "big")
-    shown, how = sample_trials(sweep.trials)
+    shown, how = sample_trials(sweep.trials, BETA_NORM)
     assert len(shown) <= MAX_CURVES and how.startswith(f"{len(shown)} of 1000 trials drawn")
     best = sorted((t for t in sweep.trials if t.can_be_chosen), key=lambda t: -t.score)
     assert {t.trial_id for t in best[:BEST_CURVES]} <= {t.trial_id for t in shown}
-    assert sample_trials(sweep.trials[:MAX_CURVES]) == (sweep.trials[:MAX_CURVES], "")
+    assert sample_trials(sweep.trials[:MAX_CURVES], BETA_NORM) == (sweep.trials[:MAX_CURVES], "")
 
 
 def test_active_units_come_with_the_chosen_score_and_show_in_the_report(tmp_path):

@@ -20,7 +20,7 @@ from torch import nn
 
 from simulators.atomic import atomic_path
 from trainables.config import ConfigError, TrialConfig
-from trainables.models import VAE, build_model
+from trainables.families import family
 
 CHECKPOINT_FILE = "checkpoint.pt"
 CONFIG_FILE = "config.json"
@@ -108,7 +108,7 @@ def config_of(state: dict[str, Any]) -> TrialConfig:
 def check_resumable(saved: TrialConfig, config: TrialConfig) -> None:
     """ConfigError unless `config` continues the run `saved` describes."""
     old, new = saved.to_dict(), config.to_dict()
-    free = RESUMABLE_CHANGES | (CAPACITY_FIELDS if saved.objective == "beta" else frozenset())
+    free = RESUMABLE_CHANGES | (CAPACITY_FIELDS if saved.objective != "capacity" else frozenset())
     changed = sorted(k for k in old if old[k] != new[k] and k not in free)
     if changed:
         detail = ", ".join(f"{k}: {old[k]!r} -> {new[k]!r}" for k in changed)
@@ -142,10 +142,11 @@ def resume_point(
 
 def load_model(
     directory: str | Path, device: str | torch.device = "cpu"
-) -> tuple[VAE, TrialConfig]:
-    """The trained model (in eval mode, on `device`) and the TrialConfig of a checkpoint."""
+) -> tuple[nn.Module, TrialConfig]:
+    """The trained model (in eval mode, on `device`) and the TrialConfig of a checkpoint:
+    a VAE for the β-VAE and DC-IGN, the InfoGAN module for InfoGAN (trainables.families)."""
     state = read(directory, device)
     config = config_of(state)
-    model = build_model(config, device=device)
+    model = family(config).build(config, device=device)
     model.load_state_dict(state["model"])
     return model.eval(), config

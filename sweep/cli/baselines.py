@@ -18,7 +18,12 @@ ROWS = {
     "vae-untrained": "VAE untrained",
 }
 # Rows that train a model first (only with --trained-steps > 0).
-TRAINED = {"vae": "VAE (β = 1)", "beta-vae": "β-VAE (β = 4, 10 latents)"}
+TRAINED = {
+    "dcign": "DC-IGN",
+    "infogan": "InfoGAN",
+    "vae": "VAE (β = 1)",
+    "beta-vae": "β-VAE (β = 4, 10 latents)",
+}
 
 
 def _parse_rows(text: str | None, trained_steps: int) -> list[str]:
@@ -49,12 +54,16 @@ def baselines(
         "with --trained-steps).",
     ),
     trained_steps: int = typer.Option(
-        0, help="Train the VAE (β = 1) and β-VAE (β = 4) rows this many steps (0: skip them)."
+        0,
+        help="Train the DC-IGN, InfoGAN, VAE (β = 1) and β-VAE (β = 4) rows this many steps "
+        "each (0: skip them).",
     ),
     components: int = typer.Option(10, help="PCA and ICA components."),
     fit_samples: int = typer.Option(10_000, help="Random images PCA and ICA are fitted on."),
     architecture: str = typer.Option(
-        "mlp", help="Encoder of the VAE rows: mlp (the paper's dSprites model) or conv."
+        "mlp",
+        help="Networks of the VAE (β = 1) and β-VAE rows: mlp (the paper's dSprites model) or "
+        "conv; DC-IGN and InfoGAN are convolutional.",
     ),
     npz: Path | None = typer.Option(None, help="Use the real dSprites archive at this path."),
     materialize: bool = typer.Option(

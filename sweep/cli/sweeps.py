@@ -124,8 +124,8 @@ def run_command(
     if trial.get("objective") == "capacity":
         if capacity_max is None:
             capacity_max = DEFAULT_CAPACITY_MAX
-    elif beta is None and beta_norm is None:
-        beta = DEFAULT_BETA
+    elif beta is None and beta_norm is None and trial.get("model") in (None, "beta-vae"):
+        beta = DEFAULT_BETA  # DC-IGN and InfoGAN read no β: their sweeps search latent size
     if search not in SEARCHES:  # needed below, before the spec checks everything else
         fail(f"--search {search!r}: expected one of {', '.join(SEARCHES)}")
     if samples is None:

@@ -114,7 +114,7 @@ def _run(config: Any, device: str, out: Path, trial_id: str, resume: Path | None
 
     with progress:
         task = progress.add_task(
-            f"[bold]train[/] β={config.beta:g} M={config.latent_size}",
+            f"[bold]train[/] {_what(config)} M={config.latent_size}",
             total=config.steps,
             completed=0,
             status=f"on {device}",
@@ -138,8 +138,8 @@ def _run(config: Any, device: str, out: Path, trial_id: str, resume: Path | None
         raise typer.Exit(1)
     m = result.metrics or {}
     typer.echo(
-        f"completed {result.steps_done:,} steps in {result.elapsed_s:.1f} s: recon={m['recon']:.2f} "
-        f"kl={m['kl']:.2f} score={m['score']:.4f}{_active(m, config.latent_size)} ({m['score_protocol']})"
+        f"completed {result.steps_done:,} steps in {result.elapsed_s:.1f} s: {_losses(m)} "
+        f"score={m['score']:.4f}{_active(m, config.latent_size)} ({m['score_protocol']})"
     )
 
 
@@ -167,3 +167,15 @@ def _status(metrics: dict[str, Any]) -> str:
         parts.append(f"score {metrics['score']:.3f}")
     parts.append(f"{metrics['images_per_s']:,.0f} img/s")
     return "  ".join(parts)
+
+
+def _losses(metrics: dict[str, Any]) -> str:
+    """recon and KL where the model has them (VAEs), then the model's own terms."""
+    terms = {k: metrics.get(k) for k in ("recon", "kl")}
+    terms.update(metrics.get("losses") or {})
+    return " ".join(f"{k}={v:.2f}" for k, v in terms.items() if v is not None)
+
+
+def _what(config: Any) -> str:
+    """β for a β-VAE, the model's name for DC-IGN and InfoGAN (which read no β)."""
+    return f"β={config.beta:g}" if config.model == "beta-vae" else config.model

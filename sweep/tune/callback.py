@@ -86,6 +86,8 @@ def _first_line(text: str) -> str | None:
 
 def _describe(trial: Any) -> str:
     config = trial_config(trial.config)
+    if config.model != "beta-vae":
+        return f"{config.model}, latent {config.latent_size}"
     return f"β={config.beta:.4g} (β_norm={config.beta_norm:.3g}), latent {config.latent_size}"
 
 
