@@ -42,8 +42,9 @@ class SyntheticTrial:
 
     @property
     def config(self) -> TrialConfig:
+        reads_beta = self.config_changes.get("model", "beta-vae") == "beta-vae"
         return TrialConfig(
-            beta=self.beta,
+            beta=self.beta if reads_beta else None,  # DC-IGN and InfoGAN have none
             latent_size=self.latent_size,
             steps=self.steps,
             seed=self.seed,

@@ -87,3 +87,17 @@ def test_trained_rows_train_then_score_with_the_chosen_protocol(tmp_path, capsys
     assert re.search(
         r"^β-VAE \(β = 4, 10 latents\)\s+99\.23 ± 0\.10\s+not computed$", printed, re.M
     )
+
+
+def test_the_comparison_models_rows_are_trained_and_scored(tmp_path, capsys):
+    """DC-IGN and InfoGAN train like the VAE rows and fill the paper's rows (issue 15)."""
+    out = tmp_path / "models.parquet"
+    argv = ["baselines", "--out", str(out), "--seeds", "1", "--rows", "dcign,infogan"]
+    assert main([*argv, "--trained-steps", "3", *QUICK]) == 0
+    rows = {row["model"]: row for row in read_table(out, "baselines").to_pylist()}
+    assert list(rows) == ["DC-IGN", "InfoGAN"]
+    assert rows["DC-IGN"]["protocol"].endswith("; trained dcign conv 3 steps")
+    assert rows["InfoGAN"]["protocol"].endswith("; trained infogan conv 3 steps")
+    printed = capsys.readouterr().out
+    assert re.search(r"^DC-IGN\s+99\.30 ± 0\.10\s+\d+\.\d\d\s+1\s+\d+\s+tiny$", printed, re.M)
+    assert re.search(r"^InfoGAN\s+73\.50 ± 0\.90\s+\d+\.\d\d\s+1\s+\d+\s+tiny$", printed, re.M)

@@ -143,3 +143,24 @@ def test_a_bad_npz_fails_in_one_line_before_any_work(tmp_path, capsys, case):
     err = capsys.readouterr().err.strip()
     assert err.startswith("sweep: error: --npz ") and message in err and "\n" not in err, err
     assert not out.exists()
+
+
+@pytest.mark.parametrize(
+    ("model", "own"),
+    [("dcign", {"invariance"}), ("infogan", {"discriminator", "generator", "information"})],
+)
+def test_comparison_models_train_from_the_command_line(tmp_path, capsys, model, own):
+    """DC-IGN and InfoGAN write the same reports, β null, their own terms in `losses`, and a
+    checkpoint that loads back as their model (issue 15)."""
+    out = tmp_path / model
+    assert main([*BASE, "--model", model, "--latent", "5", "--out", str(out)]) == 0
+    table = read_table(out / "results.parquet", "results").to_pylist()
+    assert [r["step"] for r in table] == [3, 6]
+    last = table[-1]
+    assert last["model"] == model and last["beta"] is None and last["objective"] is None
+    assert {name for name, _ in last["losses"]} == own and last["score"] == 0.5
+    assert (last["recon"] is None) == (model == "infogan")
+    loaded, config = load_model(out / "checkpoint")
+    assert config.model == model and loaded.encode(torch.zeros(2, 1, 64, 64))[0].shape == (2, 5)
+    printed = capsys.readouterr().out
+    assert f"{own.pop()}=" in printed and "score=0.5000" in printed

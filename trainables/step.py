@@ -22,7 +22,6 @@ from trainables.speed import Speed
 
 # Layout of the per-step statistics vector: loss, recon, kl, then KL per latent.
 TERMS = ("loss", "recon", "kl")
-PER_LATENT = len(TERMS)
 
 
 def make_optimizer(config: TrialConfig, model: nn.Module, speed: Speed) -> torch.optim.Optimizer:
@@ -51,22 +50,49 @@ class Interval:
     bad_kl_per_latent: list[float] | None = None  # and its KL per latent (VAEs)
 
 
-def interval_of(
-    names: tuple[str, ...], steps: int, sums: list[float], first_bad: int, bad: list[float]
-) -> Interval:
-    """An Interval from a stepper's device statistics read back as lists: the first
-    len(names) entries are the named terms, any further ones the KL per latent."""
-    n = max(steps, 1)
-    means = [value / n for value in sums]
-    width = len(names)
-    return Interval(
-        steps=steps,
-        terms=dict(zip(names, means[:width], strict=True)),
-        kl_per_latent=means[width:] or None,
-        first_bad_step=first_bad if first_bad >= 0 else None,
-        bad_terms=dict(zip(names, bad[:width], strict=True)) if first_bad >= 0 else {},
-        bad_kl_per_latent=(bad[width:] or None) if first_bad >= 0 else None,
-    )
+class StepStats:
+    """A stepper's per-step statistics, kept on the device: the step counter, the sums of
+    the statistics over the interval, and the first non-finite step with its values, so
+    that a step never waits for the device. drain() reads them back once per report.
+
+    A statistics vector holds the named loss terms (`names`, "loss" first), then any
+    per-latent KL values.
+    """
+
+    def __init__(self, names: tuple[str, ...], width: int, device: torch.device, step: int):
+        self.names = names
+        self.step_t = torch.tensor(step, dtype=torch.long, device=device)
+        self.sums = torch.zeros(width, dtype=torch.float64, device=device)
+        self.first_bad = torch.tensor(-1, dtype=torch.long, device=device)
+        self.bad_values = torch.zeros(width, dtype=torch.float32, device=device)
+        self.steps = 0
+
+    def record(self, stats: torch.Tensor) -> None:
+        """Add one step's statistics (the step counter already advanced for it)."""
+        finite = torch.isfinite(stats[: len(self.names)]).all()
+        newly_bad = finite.logical_not() & (self.first_bad < 0)
+        self.first_bad.copy_(torch.where(newly_bad, self.step_t, self.first_bad))
+        self.bad_values.copy_(torch.where(newly_bad, stats, self.bad_values))
+        self.sums += stats
+        self.steps += 1
+
+    def drain(self) -> Interval:
+        """Read the interval's statistics (one synchronisation) and start a new interval."""
+        width, n = len(self.names), max(self.steps, 1)
+        means = [value / n for value in self.sums.tolist()]
+        first_bad = int(self.first_bad)
+        bad = self.bad_values.tolist() if first_bad >= 0 else None
+        interval = Interval(
+            steps=self.steps,
+            terms=dict(zip(self.names, means[:width], strict=True)),
+            kl_per_latent=means[width:] or None,
+            first_bad_step=first_bad if first_bad >= 0 else None,
+            bad_terms={} if bad is None else dict(zip(self.names, bad[:width], strict=True)),
+            bad_kl_per_latent=None if bad is None else bad[width:] or None,
+        )
+        self.sums.zero_()
+        self.steps = 0
+        return interval
 
 
 class Stepper:
@@ -84,14 +110,8 @@ class Stepper:
         self.optimizer = optimizer
         self.batches = batches
         self.speed = speed
-        device = next(model.parameters()).device
-        self.device = device
-        self.step_t = torch.tensor(step, dtype=torch.long, device=device)
-        width = PER_LATENT + config.latent_size
-        self.sums = torch.zeros(width, dtype=torch.float64, device=device)
-        self.first_bad = torch.tensor(-1, dtype=torch.long, device=device)
-        self.bad_values = torch.zeros(width, dtype=torch.float32, device=device)
-        self.steps_in_interval = 0
+        self.device = next(model.parameters()).device
+        self.stats = StepStats(TERMS, len(TERMS) + config.latent_size, self.device, step)
         self.core = self._core
         if speed.compile:
             self.core = torch.compile(self._core, mode=speed.compile)
@@ -117,7 +137,7 @@ class Stepper:
         """C for the step being taken (the capacity objective only), computed on the device."""
         if self.config.objective != "capacity":
             return None
-        return capacity_at(self.config, self.step_t.double()).float()
+        return capacity_at(self.config, self.stats.step_t.double()).float()
 
     def step(self) -> None:
         images, noise = self.batches.next()
@@ -126,30 +146,15 @@ class Stepper:
         if self._mark_cudagraph_step:
             # The previous step's graph outputs are consumed; let CUDA graphs reuse them.
             torch.compiler.cudagraph_mark_step_begin()
-        self.step_t += 1
+        self.stats.step_t += 1
         loss, stats = self.core(images, noise, self.capacity())
         self.optimizer.zero_grad(set_to_none=True)
         loss.backward()
         self.optimizer.step()
-        finite = torch.isfinite(stats[:PER_LATENT]).all()
-        newly_bad = finite.logical_not() & (self.first_bad < 0)
-        self.first_bad.copy_(torch.where(newly_bad, self.step_t, self.first_bad))
-        self.bad_values.copy_(torch.where(newly_bad, stats, self.bad_values))
-        self.sums += stats
-        self.steps_in_interval += 1
+        self.stats.record(stats)
 
     def drain(self) -> Interval:
-        """Read the interval's statistics (one synchronisation) and start a new interval."""
-        interval = interval_of(
-            TERMS,
-            self.steps_in_interval,
-            self.sums.tolist(),
-            int(self.first_bad),
-            self.bad_values.tolist(),
-        )
-        self.sums.zero_()
-        self.steps_in_interval = 0
-        return interval
+        return self.stats.drain()
 
 
 def _batches(sim, config: TrialConfig) -> Batches:
