@@ -67,3 +67,14 @@ def sim():
 def images(sim):
     """64 seeded dSprites images."""
     return sim.render_index(sim.sample_index(64, sim.generator(11)))
+
+
+@pytest.fixture
+def started(monkeypatch):
+    """The SweepSpecs `sweep run` would start, with Ray and the summary stubbed out."""
+    import sweep.tune.run
+
+    specs: list = []
+    monkeypatch.setattr(sweep.tune.run, "start", specs.append)
+    monkeypatch.setattr("sweep.cli.sweeps._finish", lambda summary, root: None)
+    return specs

@@ -17,15 +17,6 @@ from trainables.config import TrialConfig
 CAPACITY = ["--objective", "capacity", "--max-steps", "40", "--latent", "4,8", "--name", "c"]
 
 
-@pytest.fixture
-def started(monkeypatch):
-    """The SweepSpecs `sweep run` would start, with Ray and the summary stubbed out."""
-    specs: list[SweepSpec] = []
-    monkeypatch.setattr(sweep.tune.run, "start", specs.append)
-    monkeypatch.setattr("sweep.cli.sweeps._finish", lambda summary, root: None)
-    return specs
-
-
 def test_a_capacity_sweep_searches_c_max_not_beta(tmp_path, started):
     assert main(["run", *CAPACITY, "--storage", str(tmp_path)]) == 0
     (spec,) = started

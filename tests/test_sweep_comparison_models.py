@@ -9,22 +9,12 @@ import json
 
 import pytest
 
-import sweep.tune.run
 from sweep.cli import main
 from sweep.spec import SweepSpec
 from sweep.tune import space as tune_space
 from trainables.config import ConfigError, TrialConfig
 
 SHORT = ["--max-steps", "40", "--name", "m"]
-
-
-@pytest.fixture
-def started(monkeypatch):
-    """The SweepSpecs `sweep run` would start, with Ray and the summary stubbed out."""
-    specs: list[SweepSpec] = []
-    monkeypatch.setattr(sweep.tune.run, "start", specs.append)
-    monkeypatch.setattr("sweep.cli.sweeps._finish", lambda summary, root: None)
-    return specs
 
 
 @pytest.mark.parametrize("model", ["dcign", "infogan"])
