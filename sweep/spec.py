@@ -320,8 +320,8 @@ def _check_objective_domains(spec: SweepSpec) -> None:
         given = beta_given + capacity_given
         if given:
             fail(
-                f"{given[0]}: model {spec.model} does not use it; a {spec.model} sweep "
-                "searches --latent (and seeds: --search grid --samples N)"
+                f"{given[0]}: model {spec.model} does not use it; its sweeps search "
+                "--latent (and seeds: --search grid --samples N)"
             )
         unreported = [o for o in spec.objectives if o in _VAE_ONLY_OBJECTIVES]
         if spec.model == "infogan" and unreported:
