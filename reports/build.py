@@ -132,11 +132,11 @@ def _load_models(sweep: Sweep, best: list[Trial]) -> tuple[dict[str, Any], list[
 
     models, notes = {}, []
     for trial in best:
-        if not trial.checkpoint_path:
-            notes.append(f"Trial {trial.trial_id} has no checkpoint yet: no traversal drawn.")
-            continue
         if trial.model == "infogan":  # a GAN has no encoder-decoder round trip to traverse
             notes.append(f"Trial {trial.trial_id} is an InfoGAN: no latent traversal drawn.")
+            continue
+        if not trial.checkpoint_path:
+            notes.append(f"Trial {trial.trial_id} has no checkpoint yet: no traversal drawn.")
             continue
         path = resolve_checkpoint(trial.checkpoint_path, sweep.directory, trial.trial_id)
         models[trial.trial_id] = load_trial_model(path, trial.trial_id, trial.latent_size)
@@ -177,8 +177,8 @@ def _draw(
         figure,
         "Frontier",
         "Every trial with a score: reconstruction loss against disentanglement score, colour "
-        "by β, marker by latent size, hollow if ASHA stopped it; the red line is the Pareto "
-        "frontier.",
+        f"by {axis.colour_label.split(' (')[0]}, marker by latent size, hollow if ASHA "
+        "stopped it; the red line is the Pareto frontier.",
     )
     if searched is not None:
         from reports.figure_searched import searched_figure

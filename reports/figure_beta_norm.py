@@ -40,7 +40,7 @@ def beta_norm_figure(name: str, trials: list[Trial], axis: SearchedAxis = BETA_N
     notes = figure.add_subplot(grid[1])
     notes.axis("off")
     palette = matplotlib.colormaps[LATENT_COLORS]
-    scored = [t for t in trials if t.can_be_chosen]
+    scored = [t for t in trials if t.has_score]
     sizes = sorted({t.latent_size for t in trials})
     handles = []
     for index, latent_size in enumerate(sizes):

@@ -49,7 +49,7 @@ def sample_trials(trials: list[Trial], axis: SearchedAxis) -> tuple[list[Trial],
     """The trials to draw and how they were chosen (empty text: all of them)."""
     if len(trials) <= MAX_CURVES:
         return trials, ""
-    chosen = [t for t in trials if t.can_be_chosen]
+    chosen = [t for t in trials if t.has_score]
     best = sorted(chosen, key=lambda t: (-(t.score or 0.0), t.trial_id))[:BEST_CURVES]
     rest = sorted((t for t in trials if t not in best), key=lambda t: (axis.colour(t), t.trial_id))
     spread = MAX_CURVES - len(best)
@@ -124,7 +124,11 @@ def curves_figure(name: str, trials: list[Trial], rungs: Rungs, protocol: str | 
         for rung in rungs.steps:
             ax.axvline(rung, color=RUNG_COLOR, linestyle=":", linewidth=1.2)
         ax.grid(alpha=0.3)
-    recon_ax.set_yscale("log")
+    if any(np.isfinite(t.curve.recon).any() for t in trials):
+        recon_ax.set_yscale("log")
+    else:  # InfoGAN sweeps: a GAN reconstructs nothing
+        recon_ax.text(0.5, 0.5, "no reconstruction reported (not a VAE)", ha="center",
+                      va="center", transform=recon_ax.transAxes, color="0.4")  # fmt: skip
     score_ax.set_ylabel(SCORE_LABEL.replace(" (", "\n("))
     recon_ax.set_ylabel(RECON_LABEL.replace(" (", "\n("))
     recon_ax.set_xlabel("training step (batches of images)")

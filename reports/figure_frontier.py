@@ -82,7 +82,9 @@ def frontier_figure(name: str, trials: list[Trial], members: list[Trial]) -> Fig
                 fontweight="bold",
             )
     if not plotted:
-        ax.text(0.5, 0.5, NOTHING_TO_PLOT, transform=ax.transAxes, ha="center")
+        no_recon = any(t.has_score for t in trials)  # scored, yet none has a reconstruction
+        text = "No trial reports a reconstruction (not a VAE): no frontier" if no_recon else None
+        ax.text(0.5, 0.5, text or NOTHING_TO_PLOT, transform=ax.transAxes, ha="center")
     beta_colorbar(figure, norm, cmap, ax, axis.colour_label)
     handles = [
         Line2D([], [], marker=m, linestyle="none", color="0.35", label=f"M = {size} latents")

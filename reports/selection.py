@@ -28,8 +28,12 @@ def frontier_members(trials: list[Trial]) -> list[Trial]:
 
 
 def best_trials(trials: list[Trial], k: int = DEFAULT_TOP_K) -> list[Trial]:
-    candidates = [t for t in trials if t.can_be_chosen]
-    return sorted(candidates, key=lambda t: (-t.score, t.recon, t.trial_id))[:k]
+    """The k highest-scoring trials (ties: the better reconstruction, where there is one)."""
+    candidates = [t for t in trials if t.has_score]
+    inf = float("inf")
+    return sorted(
+        candidates, key=lambda t: (-t.score, inf if t.recon is None else t.recon, t.trial_id)
+    )[:k]
 
 
 def score_kind(trial: Trial) -> str:

@@ -95,17 +95,18 @@ class Trial:
         return self.status == "stopped-early"
 
     @property
-    def can_be_chosen(self) -> bool:
-        """Has a finite score and reconstruction and did not diverge: a frontier candidate.
+    def has_score(self) -> bool:
+        """Has a score and did not diverge: it can be ranked and plotted by its score.
 
         A diverged model is no choice for a researcher even if it scored before it blew up.
         """
-        return (
-            self.score is not None
-            and self.recon is not None
-            and math.isfinite(self.recon)
-            and not self.diverged
-        )
+        return self.score is not None and not self.diverged
+
+    @property
+    def can_be_chosen(self) -> bool:
+        """Has a score and a finite reconstruction, did not diverge: a frontier candidate
+        (an InfoGAN, which reconstructs nothing, never is)."""
+        return self.has_score and self.recon is not None and math.isfinite(self.recon)
 
 
 @dataclass(frozen=True)

@@ -78,6 +78,7 @@ def result_rows(sweep: str, trial: SyntheticTrial) -> list[dict[str, Any]]:
         | {*range(config.score_every, trial.end + 1, config.score_every)}
         | {trial.end}
     )
+    gan = config.model == "infogan"  # a GAN reports no reconstruction and no KL
     for step in steps:
         progress = step / trial.steps
         recon = trial.recon * (1 + 20 * math.exp(-6 * progress))
@@ -105,11 +106,13 @@ def result_rows(sweep: str, trial: SyntheticTrial) -> list[dict[str, Any]]:
                 loop = max(0.0, trial.score - 0.05)
             row |= {"score": loop, "score_train": loop, "score_protocol": LOOP_PROTOCOL}
             row |= {"active_units": trial.active_units}
+        if gan:
+            row |= {"recon": None, "kl": None, "kl_per_latent": None, "elbo": None}
         rows.append(row)
     if trial.status == "terminated" and trial.score is not None:
         final = {**rows[-1], "wall_time": rows[-1]["wall_time"] + 0.5}
         final |= {"score": trial.score, "score_train": trial.score}
-        final |= {"score_protocol": FINAL_PROTOCOL, "recon": trial.recon}
+        final |= {"score_protocol": FINAL_PROTOCOL, "recon": None if gan else trial.recon}
         rows.append(final)
     return rows
 
@@ -122,7 +125,7 @@ def trial_row(sweep: str, trial: SyntheticTrial) -> dict[str, Any]:
         "status": trial.status,
         "stopped_early": trial.status == "stopped-early",
         "steps_done": trial.end,
-        "last_recon": trial.recon,
+        "last_recon": None if trial.config.model == "infogan" else trial.recon,
         "last_score": trial.score,
         "checkpoint_path": trial.checkpoint_path,
         "message": "loss became NaN" if trial.status == "diverged" else None,

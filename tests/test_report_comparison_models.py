@@ -42,3 +42,24 @@ def test_the_report_of_a_dcign_sweep_names_no_beta(sweep, tmp_path):
     assert "score_vs_beta_norm.png" not in result.figures
     page = (out / "index.html").read_text()
     assert LATENT_SIZE.title in page and "β = " not in page
+
+
+def test_an_infogan_sweep_is_ranked_by_score_without_a_reconstruction(tmp_path):
+    """InfoGAN reconstructs nothing: no frontier, but its trials are still plotted, ranked
+    and listed by score, and the report says why there is no frontier."""
+    from reports.selection import best_trials, frontier_members
+
+    changes = {"model": "infogan"}
+    trials = [
+        SyntheticTrial("g1", 1.0, 5, 0.0, 0.4, config_changes=changes),
+        SyntheticTrial("g2", 1.0, 10, 0.0, 0.7, config_changes=changes),
+    ]
+    sweep = load_sweep(write_sweep(tmp_path / "ig", trials), "ig")
+    assert all(t.recon is None and t.has_score and not t.can_be_chosen for t in sweep.trials)
+    assert frontier_members(sweep.trials) == []
+    assert [t.trial_id for t in best_trials(sweep.trials)] == ["g2", "g1"]
+    out = tmp_path / "report"
+    result = build.build_report(sweep.directory, "ig", out, traversals=True)
+    assert "learning_curves.png" in result.figures and result.best == ["g2", "g1"]
+    page = (out / "index.html").read_text()
+    assert "is an InfoGAN: no latent traversal drawn" in page
