@@ -179,14 +179,14 @@ def _diverged_metrics(
         return v if math.isfinite(v) else None
 
     terms = {k: finite(v) for k, v in interval.bad_terms.items()}
-    per_latent = interval.bad_kl_per_latent
+    bad_kl = interval.bad_kl_per_latent
+    per_latent = None if bad_kl is None else [finite(v) for v in bad_kl]
     shown = ", ".join(f"{name}={value:.4g}" for name, value in interval.bad_terms.items())
     what = f"β={config.beta:g}, " if config.beta is not None else f"{config.model}, "
     message = (
         f"diverged: non-finite loss at step {step} ({shown}; {what}"
         f"{config.optimizer} lr={config.learning_rate:g}); try a lower learning rate"
     )
-    per_latent = None if per_latent is None else [finite(v) for v in per_latent]
     row = _row(config, step, terms, per_latent, images_per_s, diverged=True)
     return {**row, "message": message}
 
