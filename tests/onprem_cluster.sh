@@ -15,7 +15,8 @@
 #
 # Environment: ROLE, BASE (the test's directory: home/, and the hosts' /tmp directories),
 # HOST_TMP (this host's /tmp), REAL_HOME, BIND_RO and BIND_RW (paths under the real home the
-# client needs: its Python, pip's configuration and cache), REPO, CLIENT_BIN (the Ray
+# client needs: its Python, pip's configuration and cache), KEEP_TMP (paths under /tmp it
+# needs), REPO, CLIENT_BIN (the Ray
 # client's bin directory), SWEEP and NAME (the `sweep run` arguments and the sweep's name; it
 # goes to ~/sweeps), SSHD (the sshd binary).
 set -euo pipefail
@@ -33,8 +34,23 @@ done
 for path in $BIND_RO; do
   mount -o remount,bind,ro "$BASE/home/$path"
 done
+# Paths under /tmp that the scenario needs (KEEP_TMP: the repository and the client's
+# virtual environment, when they are in a clone under /tmp) would vanish under the host's
+# private /tmp: staged in the private home first, then bound back at their own paths.
+i=0
+for path in $KEEP_TMP; do
+  mkdir -p "$BASE/home/.keep-tmp/$i"
+  mount --bind "$path" "$BASE/home/.keep-tmp/$i"
+  i=$((i + 1))
+done
 mount --rbind "$BASE/home" "$REAL_HOME"  # --rbind: with the binds inside it
 mount --bind "$HOST_TMP" /tmp
+i=0
+for path in $KEEP_TMP; do
+  mkdir -p "$path"
+  mount --bind "$REAL_HOME/.keep-tmp/$i" "$path"
+  i=$((i + 1))
+done
 export HOME="$REAL_HOME" PATH="$CLIENT_BIN:$PATH"
 if [ "$ROLE" = worker ]; then
   exec "$SSHD" -D -e -f "$HOME/sshd/worker_config"

@@ -205,6 +205,17 @@ def _under_home(real_home: Path, paths: list[Path]) -> list[str]:
     return sorted(tops)
 
 
+def _under_tmp(paths: list[Path]) -> list[str]:
+    """The paths that lie under /tmp (a clone there, its virtual environment), outermost
+    only: each host's private /tmp would hide them, so the scenario binds them back."""
+    tmp = Path("/tmp").resolve()
+    kept: list[Path] = []
+    for path in sorted(Path(os.path.abspath(p)) for p in paths):  # parents sort first
+        if path.is_relative_to(tmp) and not any(path.is_relative_to(k) for k in kept):
+            kept.append(path)
+    return [str(p) for p in kept]
+
+
 def _fingerprint(directory: Path) -> dict[str, str]:
     """Every file under `directory` with its mode and a hash of its contents."""
     if not directory.exists():
@@ -281,6 +292,7 @@ def test_ray_up_a_sweep_and_ray_down_on_this_machine(sshd, tmp_path):
             + [p for p in [".config/pip"] if (real_home / p).is_dir()]
         ),
         BIND_RW=" ".join(p for p in [".cache/pip"] if (real_home / p).is_dir()),
+        KEEP_TMP=" ".join(_under_tmp([ROOT, client_bin, Path(sys.base_prefix)])),
         REPO=str(ROOT),
         CLIENT_BIN=str(client_bin),
         SWEEP=SWEEP,
