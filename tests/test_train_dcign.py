@@ -13,30 +13,13 @@ import pytest
 import torch
 
 from simulators import DSprites
-from trainables import TrialConfig, load_model, scoring, train
+from trainables import TrialConfig, load_model, train
 from trainables.dcign import Clamp, DCIGNBatches, groups, latent_factor
 
 NAMES = ("shape", "scale", "orientation", "posX", "posY")
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One intra-op thread: two threads per process on a shared 2-core CPU are far slower."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture
-def no_scoring(monkeypatch):
-    """Score stand-in: a function of the model's weights, so equal models score equally."""
-
-    def stand_in(sim, model, protocol, seed, progress=None):
-        total = sum(float(p.detach().double().sum()) for p in model.parameters())
-        return {"score": total, "score_train": total, "score_protocol": f"stand-in {protocol}"}
-
-    monkeypatch.setattr(scoring, "score", stand_in)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _config(**changes) -> TrialConfig:

@@ -4,18 +4,10 @@
 from __future__ import annotations
 
 import pytest
-import torch
 
 from trainables import TrialConfig, build_model, data, scoring, train
 
-
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One intra-op thread: two OpenMP threads per process collapse on a shared CPU."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def test_short_beta4_run_beats_the_untrained_encoder():

@@ -23,25 +23,7 @@ from trainables.checkpoint import CHECKPOINT_FILE, CheckpointError
 METRIC_KEYS = {f.name for f in METRIC_COLUMNS}
 
 
-@pytest.fixture(autouse=True)
-def one_thread():
-    """One intra-op thread: on a CPU shared with other jobs, two OpenMP threads per process
-    ran a conv step 17× slower than one (docs/benchmarks.md); results do not change."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
-@pytest.fixture
-def no_scoring(monkeypatch):
-    """Score stand-in: a function of the model's weights, so equal models score equally."""
-
-    def stand_in(sim, model, protocol, seed, progress=None):
-        total = sum(float(p.detach().double().sum()) for p in model.parameters())
-        return {"score": total, "score_train": total, "score_protocol": f"stand-in {protocol}"}
-
-    monkeypatch.setattr(scoring, "score", stand_in)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture
