@@ -80,10 +80,11 @@ def started(monkeypatch):
     return specs
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def one_thread():
     """One intra-op thread: on a CPU shared with other jobs, two OpenMP threads per process
-    ran a conv step 17× slower than one (docs/benchmarks.md); results do not change."""
+    ran a conv step 17× slower than one (docs/benchmarks.md); results do not change.
+    Module-scoped, so a module's own module-scoped training fixtures run under it too."""
     import torch
 
     before = torch.get_num_threads()

@@ -15,11 +15,9 @@ BASE += ["--score-every", "0", "--final-score-protocol", "tiny"]
 
 
 @pytest.fixture(autouse=True)
-def cheap(monkeypatch):
+def cheap(monkeypatch, one_thread):
     """One intra-op thread (a shared CPU), and a stand-in for the Higgins score, which
     test_train_loop.py exercises for real."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
 
     def stand_in(sim, model, protocol, seed, progress=None):
         return {
@@ -30,8 +28,6 @@ def cheap(monkeypatch):
         }
 
     monkeypatch.setattr(scoring, "score", stand_in)
-    yield
-    torch.set_num_threads(before)
 
 
 def test_train_writes_reports_and_the_final_checkpoint(tmp_path, capsys):

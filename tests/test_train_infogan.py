@@ -20,6 +20,8 @@ from trainables import TrialConfig, infogan, scoring, train
 from trainables.checkpoint import read
 from trainables.speed import Speed
 
+pytestmark = pytest.mark.usefixtures("one_thread")
+
 METRIC_KEYS = {f.name for f in METRIC_COLUMNS}
 TRAINED = TrialConfig(
     model="infogan",
@@ -32,16 +34,6 @@ TRAINED = TrialConfig(
     device="cpu",
     seed=0,
 )
-
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """One intra-op thread: on a CPU shared with other jobs, two OpenMP threads per process
-    ran a conv step 17× slower than one (docs/benchmarks.md); results do not change."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture(scope="module")

@@ -42,14 +42,9 @@ def _first_losses(speed: Speed, steps: int = 3) -> list[float]:
     return losses
 
 
-def test_speed_settings_compute_the_same_steps():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)  # a shared CPU: see test_train_loop.py
-    try:
-        eager = _first_losses(Speed())
-        fast = _first_losses(Speed(channels_last=True, fused_optimizer=True))
-        bf16 = _first_losses(Speed(bf16=True))
-    finally:
-        torch.set_num_threads(before)
+def test_speed_settings_compute_the_same_steps(one_thread):
+    eager = _first_losses(Speed())
+    fast = _first_losses(Speed(channels_last=True, fused_optimizer=True))
+    bf16 = _first_losses(Speed(bf16=True))
     assert fast == pytest.approx(eager, rel=1e-4)  # layout and fusion: rounding only
     assert bf16 == pytest.approx(eager, rel=2e-2)  # bf16 networks, float32 loss terms
