@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import pickle
+import threading
 
 import duckdb
 import pandas as pd
@@ -12,7 +13,7 @@ import pyarrow.dataset as ds
 import pytest
 
 from sweep.store import storage
-from sweep.store.parquet import read_dataset, read_table
+from sweep.store.parquet import read_dataset, read_table, rows_to_table, write_table
 from sweep.store.schema import RESULTS_SCHEMA, TRIALS_SCHEMA
 from sweep.store.summary import read_summary, status_table
 from sweep.store.writer import SweepWriter, read_written_keys
@@ -228,3 +229,29 @@ def test_active_units_travel_with_the_score_to_results_trials_and_status(tmp_pat
     header, line = status_table(summary).splitlines()[:2]
     assert header.split()[7:9] == ["score", "active"]
     assert line.split()[7:9] == ["0.21", "0/4"]
+
+
+def test_a_file_replaced_while_it_is_read_is_read_whole(tmp_path):
+    """The driver rewrites trials.parquet (a rename) while `sweep report` or a monitoring
+    script reads it: every read sees one whole version, old or new, never a mix."""
+    path = tmp_path / "trials.parquet"
+    rows = {
+        n: [{"sweep": "s", "trial_id": f"t{i}", "step": i} for i in range(n)] for n in (5, 3000)
+    }
+    versions = {n: rows_to_table(r, RESULTS_SCHEMA) for n, r in rows.items()}
+    write_table(versions[5], path)
+    stop = threading.Event()
+
+    def rewrite() -> None:
+        while not stop.is_set():
+            for table in versions.values():
+                write_table(table, path)
+
+    writer = threading.Thread(target=rewrite)
+    writer.start()
+    try:
+        seen = [read_table(path, "results").num_rows for _ in range(400)]
+    finally:
+        stop.set()
+        writer.join()
+    assert set(seen) <= set(versions)

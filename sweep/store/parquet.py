@@ -14,7 +14,8 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from simulators.atomic import atomic_path
-from sweep.store.schema import SchemaError, check_schema
+from sweep.store import storage
+from sweep.store.schema import SchemaError
 
 
 def rows_to_table(rows: Iterable[Mapping[str, Any]], schema: pa.Schema) -> pa.Table:
@@ -39,14 +40,12 @@ def write_table(table: pa.Table, path: str | Path) -> Path:
 
 
 def read_table(path: str | Path, kind: str) -> pa.Table:
-    """Read one of our files of `kind` ("results", "trials", "baselines"), schema checked."""
-    path = Path(path)
-    try:
-        schema = pq.read_schema(path)
-    except (OSError, pa.ArrowInvalid) as error:
-        raise SchemaError(f"{path}: not a readable Parquet file ({error})") from None
-    check_schema(schema, kind, str(path))
-    return pq.read_table(path)
+    """Read one of our files of `kind` ("results", "trials", "baselines"), schema checked.
+
+    One open file serves the schema check and the read: the driver replaces trials.parquet
+    by a rename while readers run, and a read that re-opened the path by name could mix
+    the old file's size with the new file's bytes (a corrupt-page error)."""
+    return storage.read_parquet(str(path), kind)
 
 
 def read_dataset(directory: str | Path, kind: str = "results") -> pa.Table:
